@@ -1,0 +1,122 @@
+/* The op registry: each op type is defined once, in one file of lib/ops/ per
+ * family, with its attributes, shape function, kernel and gradient together:
+ *
+ *   static tfm_code square_infer(node_t *n, tfm_status *st) { ... }
+ *   static tfm_code square_compute(kctx_t *c) { ... }
+ *   static tfm_code square_grad(grad_ctx_t *g) { ... }
+ *   const op_def_t ops_math[] = { {.name = "Square", .n_inputs = 1, ...}, ... };
+ *
+ * registry.c lists the family tables; op_registry_find() looks types up. */
+#ifndef TFM_OPS_REGISTRY_H
+#define TFM_OPS_REGISTRY_H
+
+#include "graph/graph.h"
+
+typedef struct session session_t;
+
+/* ---- attribute schema ---- */
+typedef struct attr_def {
+  const char *name;
+  attr_kind_t kind;
+  /* default value; kind ATTR_NONE = required */
+  attr_value_t fallback;
+} attr_def_t;
+
+/* ---- the kernel context: what compute() sees ---- */
+typedef struct kctx {
+  const node_t *node;
+  session_t *session;
+  tensor_t *const *in;   /* input values; for a ref input, the variable's tensor
+                            (NULL when the variable is not initialised) */
+  int n_in;
+  tensor_t **out;        /* set by the kernel (one owned reference each) */
+  int n_out;
+  tensor_t **ref;        /* for ops with OP_REF_INPUT0: the variable's storage slot of
+                            input 0 (Assign replaces *ref); NULL otherwise */
+  void **state;          /* per-node state kept by the session across runs
+                            (e.g. a random generator); starts NULL; freed with
+                            op_def.free_state */
+  tfm_status *st;
+} kctx_t;
+
+/* Allocates output i (dtype and shape given). The executor may hand back a buffer
+ * kept from the previous run of the same plan, so a steady-state run allocates
+ * nothing. Contents are undefined. NULL on error (status set, naming the op). */
+tensor_t *kctx_alloc_output(kctx_t *c, int i, tfm_dtype dtype, const shape_t *shape);
+/* Sets output i to `t` (adds a reference): for ops that pass a tensor through
+ * (Identity, Reshape of a contiguous buffer, VariableV2). */
+void kctx_set_output(kctx_t *c, int i, tensor_t *t);
+/* Reports an error prefixed with the op's type and name:
+ * "MatMul 'dense/MatMul': inner dimensions differ: [8,3] x [4,2]". */
+tfm_code kctx_error(kctx_t *c, tfm_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- the gradient context: what gradient() sees ----
+ * gradient() builds ops (through the public builders, in the graph `g`, under the
+ * name scope "gradients/<op name>_grad" that the caller has pushed) computing the
+ * gradient of each input from the gradients of the outputs. */
+typedef struct grad_ctx {
+  graph_t *g;
+  node_t *op;            /* the forward op */
+  output_t *const *dy;   /* gradient of each output; NULL where none flows */
+  int n_dy;
+  output_t **dx;         /* to set: gradient of each input; leave NULL for none */
+  int n_dx;
+  tfm_status *st;
+} grad_ctx_t;
+
+/* ---- flags ---- */
+enum {
+  OP_STATEFUL = 1 << 0,     /* not a pure function of its inputs: never folded or cached */
+  OP_VARIABLE = 1 << 1,     /* output 0 is a variable's storage (ref) */
+  OP_REF_INPUT0 = 1 << 2,   /* input 0 must be a variable ref; kernel gets c->ref */
+  OP_NO_GRADIENT = 1 << 3,  /* not differentiable: no gradient flows through (Shape,
+                               comparisons, ArgMax...); distinct from a missing gradient */
+  OP_VARIADIC = 1 << 4      /* input count is checked by infer() (AddN, SaveV2 ...) */
+};
+
+/* Element-wise classification, used by the plan compiler to fuse chains. */
+typedef enum ew_class { EW_NOT = 0, EW_IS_UNARY, EW_IS_BINARY } ew_class_t;
+
+struct op_def {
+  const char *name;          /* TensorFlow's op type name */
+  int n_inputs;              /* fixed data input count (ignored with OP_VARIADIC) */
+  int n_outputs;             /* fixed output count, unless num_outputs is set */
+  int (*num_outputs)(const node_t *n); /* for ops whose output count depends on attrs */
+  const attr_def_t *attrs;   /* terminated by {NULL} */
+  /* Sets dtype/shape (and const_value when cheap and inputs are known) of every
+   * output from the inputs and attrs. Reports mismatches naming op and shapes. */
+  tfm_code (*infer)(node_t *n, tfm_status *st);
+  /* Runs the op. NULL: the op cannot run here (its graph may still be imported). */
+  tfm_code (*compute)(kctx_t *c);
+  /* Builds the gradient. NULL: no gradient defined (tf.gradients through it fails
+   * with a message naming the op), unless OP_NO_GRADIENT. */
+  tfm_code (*gradient)(grad_ctx_t *g);
+  void (*free_state)(void *state);
+  unsigned flags;
+  ew_class_t ew_class;       /* for fusion: element-wise unary / binary */
+  int ew_code;               /* ew_unary_t or ew_binary_t when ew_class is set */
+};
+
+const op_def_t *op_registry_find(const char *type);
+/* Every registered def (for docs and the op list test). */
+int op_registry_count(void);
+const op_def_t *op_registry_at(int i);
+
+/* Family tables, each terminated by an entry with name == NULL. */
+extern const op_def_t ops_array[];   /* Const, Placeholder, Identity, Reshape, Shape, ... */
+extern const op_def_t ops_math[];    /* AddV2, Sub, Mul, ..., Sum, Mean, MatMul, Cast */
+extern const op_def_t ops_nn[];      /* Relu, Sigmoid, Softmax, Conv2D, BiasAdd, MaxPool ... */
+extern const op_def_t ops_state[];   /* VariableV2, Assign, AssignAdd, AssignSub */
+extern const op_def_t ops_random[];  /* RandomStandardNormal, TruncatedNormal, RandomUniform */
+extern const op_def_t ops_training[];/* ApplyGradientDescent, ApplyMomentum, ApplyAdam */
+extern const op_def_t ops_control[]; /* NoOp, StopGradient, control flow helpers */
+extern const op_def_t ops_io[];      /* SaveV2, RestoreV2 (kernels call lib/io) */
+
+/* Shape-function helpers shared by the families. */
+tfm_code infer_same_as_input0(node_t *n, tfm_status *st);
+tfm_code infer_broadcast_binary(node_t *n, tfm_status *st);
+/* Reads a known constant int vector input (axes, dims); false when not known. */
+bool input_const_ints(const node_t *n, int input, int64_t *vals, int max, int *count);
+
+#endif
