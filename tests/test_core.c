@@ -130,6 +130,11 @@ START_TEST(tensor_wrap_calls_deallocator_once) {
   ck_assert_ptr_null(tfm_tensor_wrap(TFM_DOUBLE, dims, 1, buf, 8, count_dealloc, &one, st));
   ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
   ck_assert_int_eq(dealloc_calls, 2);
+  /* without a deallocator the caller keeps the buffer: releasing must not free it */
+  tfm_tensor *borrowed = tfm_tensor_wrap(TFM_DOUBLE, dims, 1, buf, sizeof buf, NULL, NULL, st);
+  ck_assert_ptr_nonnull(borrowed);
+  tfm_tensor_release(borrowed);
+  ck_assert_double_eq(buf[6], 7.0);
   tfm_status_delete(st);
 }
 END_TEST

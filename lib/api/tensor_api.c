@@ -42,6 +42,7 @@ TFM_API tfm_tensor *tfm_tensor_wrap(tfm_dtype dtype, const int64_t *dims, int ra
         t->num_elements = n;
         t->nbytes = len;
         t->data = data;
+        t->borrowed = true;
         t->dealloc = deallocator;
         t->dealloc_arg = arg;
         status_ok(status);

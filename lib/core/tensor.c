@@ -109,6 +109,7 @@ tensor_t *tensor_reshaped(tensor_t *base, const shape_t *shape, tfm_status *st) 
     return NULL;
   }
   t->data = base->data;
+  t->borrowed = true;
   t->dealloc = release_base;
   t->dealloc_arg = tensor_ref(base);
   return t;
@@ -117,8 +118,8 @@ tensor_t *tensor_reshaped(tensor_t *base, const shape_t *shape, tfm_status *st) 
 void tensor_unref(tensor_t *t) {
   if (!t) return;
   if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1) return;
-  if (t->dealloc) {
-    t->dealloc(t->data, t->nbytes, t->dealloc_arg);
+  if (t->borrowed) {
+    if (t->dealloc) t->dealloc(t->data, t->nbytes, t->dealloc_arg);
   } else {
     if (t->dtype == TFM_STRING) {
       tstring_t *s = TENSOR_STR(t);

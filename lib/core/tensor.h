@@ -17,7 +17,8 @@ struct tfm_tensor {
   int64_t num_elements;
   size_t nbytes;       /* num_elements * dtype_size (tstring_t array for strings) */
   void *data;
-  tfm_deallocator dealloc; /* NULL for library-owned buffers */
+  bool borrowed;           /* data belongs to someone else (wrapped or a view) */
+  tfm_deallocator dealloc; /* for borrowed data: called at the end (may be NULL) */
   void *dealloc_arg;
 };
 
