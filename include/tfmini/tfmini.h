@@ -11,5 +11,6 @@
 #include "ops.h"
 #include "session.h"
 #include "train.h"
+#include "io.h"
 
 #endif
