@@ -74,9 +74,16 @@ tfm_code kern_transpose(const tensor_t *x, const int *perm, tensor_t *out, tfm_s
 /* out = x broadcast to out's shape (Tile/BroadcastTo-style; x's shape must
  * broadcast to out's). Any dtype but string. */
 tfm_code kern_broadcast_to(const tensor_t *x, tensor_t *out, tfm_status *st);
-/* out = sum of inputs (AddN), all same dtype and shape. */
+/* out = alpha * x + y in one pass (float32/64, all same shape); out may be x or y.
+ * Same result as Mul then Add (alpha rounded to the dtype first, no FMA). */
+tfm_code kern_axpy(double alpha, const tensor_t *x, const tensor_t *y, tensor_t *out,
+                   tfm_status *st);
+/* out = sum of inputs (AddN), all same dtype and shape, added in input order.
+ * out may be one of the inputs. Numeric dtypes. */
 tfm_code kern_add_n(const tensor_t *const *xs, int n, tensor_t *out, tfm_status *st);
-/* y = select(cond, a, b) elementwise, all same shape (cond bool). */
+/* y = select(cond, a, b) elementwise, all same shape (cond bool). As TensorFlow
+ * 1.x, cond may also be a scalar, or a vector choosing whole rows of a and b.
+ * out may be a or b. */
 tfm_code kern_select(const tensor_t *cond, const tensor_t *a, const tensor_t *b, tensor_t *out,
                      tfm_status *st);
 
