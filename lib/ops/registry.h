@@ -12,7 +12,7 @@
 
 #include "graph/graph.h"
 
-typedef struct session session_t;
+typedef struct tfm_session session_t; /* lib/runtime/session.h */
 
 /* ---- attribute schema ---- */
 typedef struct attr_def {
@@ -29,10 +29,20 @@ typedef struct kctx {
   tensor_t *const *in;   /* input values; for a ref input, the variable's tensor
                             (NULL when the variable is not initialised) */
   int n_in;
-  tensor_t **out;        /* set by the kernel (one owned reference each) */
+  tensor_t **out;        /* set through kctx_alloc_output / kctx_set_output only (never
+                            assigned directly: an entry may hold last run's tensor,
+                            which those calls reuse or release) */
   int n_out;
   tensor_t **ref;        /* for ops with OP_REF_INPUT0: the variable's storage slot of
-                            input 0 (Assign replaces *ref); NULL otherwise */
+                            input 0; NULL otherwise. *ref == in[0]. To update, either
+                            write (*ref)->data in place, or store a NEW tensor in *ref
+                            (one owned reference) WITHOUT releasing the old one: a
+                            concurrent run may be reading it, and the session retires
+                            it once safe. *ref is NULL for an uninitialised variable;
+                            only Assign may then run (other ref ops never see NULL: the
+                            session reports the uninitialised value). A stored value
+                            must not alias an input (inputs may be a caller's feed):
+                            copy it. */
   void **state;          /* per-node state kept by the session across runs
                             (e.g. a random generator); starts NULL; freed with
                             op_def.free_state */
