@@ -1,0 +1,167 @@
+/* Whole-file reads and temp + fsync + rename writes (see file.h). */
+#include "io/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+
+static tfm_code errno_status(tfm_status *st, int err, const char *what, const char *path) {
+  tfm_code code = err == ENOENT ? TFM_NOT_FOUND
+                  : err == EACCES || err == EPERM ? TFM_PERMISSION_DENIED
+                  : err == ENOSPC || err == ENOMEM ? TFM_RESOURCE_EXHAUSTED
+                                                  : TFM_UNKNOWN;
+  return status_set(st, code, "%s '%s': %s", what, path, strerror(err));
+}
+
+tfm_code file_size(const char *path, uint64_t *size, tfm_status *st) {
+  struct stat sb;
+  if (stat(path, &sb) != 0) return errno_status(st, errno, "cannot stat", path);
+  if (!S_ISREG(sb.st_mode)) return status_set(st, TFM_INVALID_ARGUMENT, "'%s' is not a regular file", path);
+  *size = (uint64_t)sb.st_size;
+  return TFM_OK;
+}
+
+tfm_code file_read_all(const char *path, size_t max_len, uint8_t **data, size_t *len,
+                       tfm_status *st) {
+  *data = NULL;
+  *len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_status(st, errno, "cannot open", path);
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) {
+    int e = errno;
+    close(fd);
+    return errno_status(st, e, "cannot stat", path);
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    close(fd);
+    return status_set(st, TFM_INVALID_ARGUMENT, "'%s' is not a regular file", path);
+  }
+  if ((uint64_t)sb.st_size > max_len) {
+    close(fd);
+    return status_set(st, TFM_INVALID_ARGUMENT, "'%s' is %lld bytes, more than the %zu allowed",
+                      path, (long long)sb.st_size, max_len);
+  }
+  size_t n = (size_t)sb.st_size;
+  uint8_t *buf = mem_alloc(n + 1);
+  if (!buf) {
+    close(fd);
+    return status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory reading %zu bytes of '%s'", n, path);
+  }
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = read(fd, buf + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      int e = r < 0 ? errno : 0;
+      close(fd);
+      mem_free(buf);
+      if (e) return errno_status(st, e, "cannot read", path);
+      return status_set(st, TFM_DATA_LOSS, "'%s' shrank while being read", path);
+    }
+    got += (size_t)r;
+  }
+  close(fd);
+  buf[n] = 0;
+  *data = buf;
+  *len = n;
+  return TFM_OK;
+}
+
+tfm_code file_tmp_open(file_tmp_t *f, const char *final_path, tfm_status *st) {
+  f->fd = -1;
+  f->tmp_path = NULL;
+  f->final_path = mem_strdup(final_path);
+  size_t n = strlen(final_path);
+  f->tmp_path = mem_alloc(n + 12);
+  if (!f->final_path || !f->tmp_path) {
+    file_tmp_discard(f);
+    return status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory opening '%s'", final_path);
+  }
+  memcpy(f->tmp_path, final_path, n);
+  memcpy(f->tmp_path + n, ".tmpXXXXXX", 11);
+  f->fd = mkostemp(f->tmp_path, O_CLOEXEC);
+  if (f->fd < 0) {
+    int e = errno;
+    mem_free(f->tmp_path);
+    f->tmp_path = NULL; /* nothing to remove */
+    file_tmp_discard(f);
+    return errno_status(st, e, "cannot create a temporary file for", final_path);
+  }
+  /* mkstemp uses 0600; a checkpoint should get the usual umask-based mode. */
+  mode_t um = umask(0);
+  umask(um);
+  (void)fchmod(f->fd, 0666 & ~um);
+  return TFM_OK;
+}
+
+tfm_code file_tmp_write(file_tmp_t *f, const void *data, size_t n, tfm_status *st) {
+  const uint8_t *p = data;
+  while (n > 0) {
+    ssize_t w = write(f->fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return errno_status(st, errno, "cannot write", f->tmp_path);
+    p += w;
+    n -= (size_t)w;
+  }
+  return TFM_OK;
+}
+
+tfm_code file_tmp_sync(file_tmp_t *f, tfm_status *st) {
+  if (fsync(f->fd) != 0) return errno_status(st, errno, "cannot fsync", f->tmp_path);
+  int r = close(f->fd);
+  f->fd = -1;
+  if (r != 0) return errno_status(st, errno, "cannot close", f->tmp_path);
+  return TFM_OK;
+}
+
+tfm_code file_tmp_rename(file_tmp_t *f, tfm_status *st) {
+  if (rename(f->tmp_path, f->final_path) != 0)
+    return errno_status(st, errno, "cannot rename a temporary file to", f->final_path);
+  mem_free(f->tmp_path);
+  f->tmp_path = NULL;
+  return TFM_OK;
+}
+
+void file_tmp_discard(file_tmp_t *f) {
+  if (f->fd >= 0) close(f->fd);
+  f->fd = -1;
+  if (f->tmp_path) unlink(f->tmp_path);
+  mem_free(f->tmp_path);
+  mem_free(f->final_path);
+  f->tmp_path = f->final_path = NULL;
+}
+
+tfm_code file_sync_dir(const char *path, tfm_status *st) {
+  const char *slash = strrchr(path, '/');
+  char *dir = slash ? mem_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : mem_strdup(".");
+  if (!dir) return status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory syncing '%s'", path);
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  tfm_code code = TFM_OK;
+  if (fd < 0) {
+    code = errno_status(st, errno, "cannot open directory", dir);
+  } else {
+    if (fsync(fd) != 0 && errno != EINVAL) code = errno_status(st, errno, "cannot fsync directory", dir);
+    close(fd);
+  }
+  mem_free(dir);
+  return code;
+}
+
+tfm_code file_write_atomic(const char *path, const void *data, size_t n, tfm_status *st) {
+  file_tmp_t f;
+  if (file_tmp_open(&f, path, st) != TFM_OK) return status_code(st);
+  if (file_tmp_write(&f, data, n, st) != TFM_OK || file_tmp_sync(&f, st) != TFM_OK ||
+      file_tmp_rename(&f, st) != TFM_OK) {
+    file_tmp_discard(&f);
+    return status_code(st);
+  }
+  file_tmp_discard(&f);
+  return file_sync_dir(path, st);
+}

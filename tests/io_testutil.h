@@ -1,0 +1,66 @@
+/* Shared helpers of the io test suites: locating TensorFlow's reference files
+ * (../shared/testdata/tf, absent in a user's clone: tests then skip) and hex. */
+#ifndef TFM_TESTS_IO_TESTUTIL_H
+#define TFM_TESTS_IO_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Fills out with $TFM_SHARED_DIR/testdata/tf/<rel>; false (and a skip message) if
+ * the reference data is absent. */
+static inline bool tf_testdata(const char *rel, char *out, size_t cap) {
+  const char *dir = getenv("TFM_SHARED_DIR");
+  struct stat sb;
+  snprintf(out, cap, "%s/testdata/tf", dir ? dir : "../shared");
+  if (stat(out, &sb) != 0) {
+    printf("SKIP: %s absent; not checking %s\n", out, rel);
+    return false;
+  }
+  snprintf(out, cap, "%s/testdata/tf/%s", dir ? dir : "../shared", rel);
+  return true;
+}
+
+/* Decodes a hex string ("0801 1a") into out; returns the byte count. */
+static inline size_t hex_decode(const char *hex, uint8_t *out) {
+  size_t n = 0;
+  int hi = -1;
+  for (; *hex; hex++) {
+    int v;
+    if (*hex >= '0' && *hex <= '9') v = *hex - '0';
+    else if (*hex >= 'a' && *hex <= 'f') v = *hex - 'a' + 10;
+    else continue;
+    if (hi < 0) hi = v;
+    else {
+      out[n++] = (uint8_t)(hi << 4 | v);
+      hi = -1;
+    }
+  }
+  return n;
+}
+
+/* A fresh empty directory under the build dir (or /tmp) for files a test writes. */
+static inline void test_tmpdir(char *out, size_t cap) {
+  const char *b = getenv("TFM_BUILD_DIR");
+  snprintf(out, cap, "%s/tfm_io_test_XXXXXX", b ? b : "/tmp");
+  if (!mkdtemp(out)) snprintf(out, cap, "/tmp");
+}
+
+static inline uint8_t *slurp(const char *path, size_t *n) {
+  *n = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long len = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *buf = malloc((size_t)len + 1);
+  *n = fread(buf, 1, (size_t)len, f);
+  fclose(f);
+  return buf;
+}
+
+#endif
