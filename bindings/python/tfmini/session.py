@@ -1,0 +1,224 @@
+"""tf.Session: runs a graph with feeds and fetches of any nesting.
+
+A Session owns its tfm_session and keeps its Graph alive; close() (or leaving a
+`with` block) frees it early. Feed values are wrapped without copying when they
+are contiguous NumPy arrays of the fed tensor's dtype; fetched values are copied
+into new NumPy arrays and the library's tensors released at once.
+"""
+import contextlib
+import weakref
+
+from . import _lib, errors, numpy_interop
+from ._lib import fn
+from .framework import Operation, Tensor, get_default_graph
+
+_session_stack = []
+
+
+def get_default_session():
+    return _session_stack[-1] if _session_stack else None
+
+
+def _session_for(session):
+    session = session or get_default_session()
+    if session is None:
+        raise ValueError("Cannot evaluate tensor using `eval()`: No default session is registered. "
+                         "Use `with sess.as_default()` or pass an explicit session to `eval(session=sess)`")
+    return session
+
+
+class _FetchPlan:
+    """The unique tensors and ops of a nested fetch structure, and how to rebuild it."""
+
+    def __init__(self, graph, fetches):
+        self.graph = graph
+        self.tensors = []
+        self.targets = []
+        self._tensor_index = {}
+        self.structure = self._flatten(fetches)
+
+    def _flatten(self, f):
+        if isinstance(f, (list, tuple)):
+            return ("seq", type(f), [self._flatten(x) for x in f])
+        if isinstance(f, dict):
+            return ("dict", type(f), [(k, self._flatten(v)) for k, v in f.items()])
+        if f is None:
+            raise TypeError("Fetch argument None has invalid type <class 'NoneType'>")
+        element = self.graph.as_graph_element(f)
+        if isinstance(element, Operation):
+            if element not in self.targets:
+                self.targets.append(element)
+            return ("op",)
+        index = self._tensor_index.get(element)
+        if index is None:
+            index = self._tensor_index[element] = len(self.tensors)
+            self.tensors.append(element)
+        return ("tensor", index)
+
+    def rebuild(self, values, node=None):
+        node = self.structure if node is None else node
+        kind = node[0]
+        if kind == "tensor":
+            return values[node[1]]
+        if kind == "op":
+            return None
+        if kind == "seq":
+            items = [self.rebuild(values, x) for x in node[2]]
+            if node[1] in (list, tuple):
+                return node[1](items)
+            return node[1](*items) if hasattr(node[1], "_fields") else node[1](items)
+        return node[1]((k, self.rebuild(values, v)) for k, v in node[2])
+
+
+def _run_arrays(plan):
+    fetches = [t._ptr for t in plan.tensors]
+    targets = [op._ptr for op in plan.targets]
+    return fetches, targets
+
+
+class BaseSession:
+    def __init__(self, target="", graph=None, config=None):
+        if target:
+            raise errors.unimplemented("distributed sessions (target=%r)" % (target,))
+        self._graph = graph or get_default_graph()
+        self._handle = None
+        self._handle = _lib.call(fn.tfm_session_new, self._graph._ptr)
+        self._callables = weakref.WeakSet()
+        sessions = self._graph.__dict__.setdefault("_open_sessions", weakref.WeakSet())
+        sessions.add(self)
+
+    graph = property(lambda self: self._graph)
+
+    @property
+    def graph_def(self):
+        raise errors.unimplemented("Session.graph_def")
+
+    def _checked_handle(self):
+        if not self._handle:
+            raise RuntimeError("Attempted to use a closed Session.")
+        return self._handle
+
+    def close(self):
+        """Frees the library's session (its variables' values) now."""
+        if self._handle:
+            for c in list(self._callables):
+                c._delete()
+            handle, self._handle = self._handle, None
+            fn.tfm_session_delete(handle)
+
+    def __del__(self):
+        if getattr(self, "_handle", None):
+            self.close()
+
+    @contextlib.contextmanager
+    def as_default(self):
+        _session_stack.append(self)
+        try:
+            yield self
+        finally:
+            _session_stack.pop()
+
+    def __enter__(self):
+        self._default = self.as_default()
+        self._default.__enter__()
+        return self
+
+    def __exit__(self, exc_type, exc_value, tb):
+        self._default.__exit__(exc_type, exc_value, tb)
+        self.close()
+
+    # ---- running ----
+    def _feeds(self, feed_dict):
+        """(fed tensors, C tensors) from a feed_dict; the caller releases the C tensors."""
+        keys, values = [], []
+        try:
+            for key, value in (feed_dict or {}).items():
+                tensor = self._graph.as_graph_element(key)
+                if not isinstance(tensor, Tensor):
+                    raise TypeError("Cannot interpret feed_dict key %r as a Tensor" % (key,))
+                if isinstance(value, (Tensor, Operation)) or hasattr(value, "_as_tensor"):
+                    raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed "
+                                    "values include Python scalars, strings, lists, numpy ndarrays.")
+                keys.append(tensor._ptr)
+                values.append(numpy_interop.to_c_tensor(numpy_interop.to_ndarray(value, tensor.dtype)))
+        except Exception:
+            for v in values:
+                fn.tfm_tensor_release(v)
+            raise
+        return keys, values
+
+    def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        handle = self._checked_handle()
+        plan = _FetchPlan(self._graph, fetches)
+        fetch_ptrs, target_ptrs = _run_arrays(plan)
+        feed_keys, feed_values = self._feeds(feed_dict)
+        out = (_lib.c_void_p * max(len(fetch_ptrs), 1))()
+        try:
+            _lib.call(fn.tfm_session_run, handle, _lib.handles(feed_keys), _lib.handles(feed_values),
+                      len(feed_keys), _lib.handles(fetch_ptrs), out, len(fetch_ptrs),
+                      _lib.handles(target_ptrs), len(target_ptrs))
+        finally:
+            for v in feed_values:
+                fn.tfm_tensor_release(v)
+        values = [numpy_interop.take_c_tensor(out[i]) for i in range(len(fetch_ptrs))]
+        return plan.rebuild(values)
+
+    def make_callable(self, fetches, feed_list=None, accept_options=False):
+        """A function running `fetches` with positional feed values for `feed_list`."""
+        return _Callable(self, fetches, feed_list or [])
+
+
+class _Callable:
+    def __init__(self, session, fetches, feed_list):
+        self._session = session
+        self._plan = _FetchPlan(session.graph, fetches)
+        self._feeds = [session.graph.as_graph_element(f) for f in feed_list]
+        fetch_ptrs, target_ptrs = _run_arrays(self._plan)
+        feed_ptrs = [t._ptr for t in self._feeds]
+        self._n_fetches = len(fetch_ptrs)
+        self._handle = None
+        self._handle = _lib.call(fn.tfm_session_make_callable, session._checked_handle(),
+                                 _lib.handles(feed_ptrs), len(feed_ptrs), _lib.handles(fetch_ptrs),
+                                 len(fetch_ptrs), _lib.handles(target_ptrs), len(target_ptrs))
+        session._callables.add(self)
+        self._out = (_lib.c_void_p * max(self._n_fetches, 1))()
+
+    def __call__(self, *feed_values):
+        if not self._handle:
+            raise RuntimeError("Attempted to use a callable of a closed Session.")
+        if len(feed_values) != len(self._feeds):
+            raise TypeError("callable takes %d feed values, got %d" % (len(self._feeds), len(feed_values)))
+        values = []
+        try:
+            for tensor, value in zip(self._feeds, feed_values):
+                values.append(numpy_interop.to_c_tensor(numpy_interop.to_ndarray(value, tensor.dtype)))
+            _lib.call(fn.tfm_callable_run, self._handle, _lib.handles(values), self._out)
+        finally:
+            for v in values:
+                fn.tfm_tensor_release(v)
+        return self._plan.rebuild([numpy_interop.take_c_tensor(self._out[i]) for i in range(self._n_fetches)])
+
+    def _delete(self):
+        if self._handle:
+            handle, self._handle = self._handle, None
+            fn.tfm_callable_delete(handle)
+
+    def __del__(self):
+        self._delete()
+
+
+class Session(BaseSession):
+    """tf.Session(target='', graph=None, config=None); config is accepted and ignored."""
+
+
+class InteractiveSession(BaseSession):
+    """A Session that makes itself the default session on creation."""
+
+    def __init__(self, target="", graph=None, config=None):
+        super().__init__(target, graph, config)
+        _session_stack.append(self)
+
+    def close(self):
+        if self in _session_stack:
+            _session_stack.remove(self)
+        super().close()
