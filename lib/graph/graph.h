@@ -133,6 +133,13 @@ void graph_delete(graph_t *g);
 graph_t *graph_default(void);
 /* Resolves the "NULL means the default graph" rule of the public API. */
 static inline graph_t *graph_or_default(graph_t *g) { return g ? g : graph_default(); }
+/* Replaces the default graph by a new one and frees the old (no session may use it). */
+tfm_code graph_reset_default(tfm_status *st);
+
+/* The graph's lock: recursive, so a builder that adds several ops
+ * (tfm_variable_new) can hold it across them. */
+void graph_lock(const graph_t *g);
+void graph_unlock(const graph_t *g);
 
 /* ---- adding ops ----
  * Adds a node of op `type`. `name` is the base name (NULL: the op type); it is
@@ -158,6 +165,9 @@ const char *output_name(const output_t *o, char *buf, size_t cap);
  * Also marks it taken. */
 char *graph_unique_name(graph_t *g, const char *base, tfm_status *st);
 
+/* `scope` + "/" + `base` (`base` alone when scope is NULL or ""); mem_alloc'ed. */
+char *graph_join_name(const char *scope, const char *base);
+
 /* ---- scopes ---- */
 /* Pushes a name scope. `name` ending in '/' is taken as an absolute scope (as in
  * TensorFlow); "" resets to the root. Otherwise it is made unique under the
@@ -167,6 +177,8 @@ tfm_code graph_pop_name_scope(graph_t *g, tfm_status *st);
 const char *graph_current_name_scope(const graph_t *g); /* "" at the root */
 tfm_code graph_push_variable_scope(graph_t *g, const char *name, bool reuse, tfm_status *st);
 tfm_code graph_pop_variable_scope(graph_t *g, tfm_status *st);
+/* The innermost variable scope, NULL at the root. */
+const variable_scope_t *graph_current_variable_scope(const graph_t *g);
 tfm_code graph_push_control_dependencies(graph_t *g, node_t *const *ops, int n, tfm_status *st);
 tfm_code graph_pop_control_dependencies(graph_t *g, tfm_status *st);
 

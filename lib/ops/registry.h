@@ -123,6 +123,11 @@ extern const op_def_t ops_training[];/* ApplyGradientDescent, ApplyMomentum, App
 extern const op_def_t ops_control[]; /* NoOp, StopGradient, control flow helpers */
 extern const op_def_t ops_io[];      /* SaveV2, RestoreV2 (kernels call lib/io) */
 
+/* Reports an error about node n, prefixed with its type and name:
+ * "Reshape 'r': cannot reshape 6 elements of [2,3] ('c:0') into [4]". Returns code. */
+tfm_code node_error(const node_t *n, tfm_status *st, tfm_code code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Shape-function helpers shared by the families. */
 tfm_code infer_same_as_input0(node_t *n, tfm_status *st);
 tfm_code infer_broadcast_binary(node_t *n, tfm_status *st);
