@@ -1,0 +1,786 @@
+/* Graph layer: TensorFlow's unique names and scopes, lookup by name, collections,
+ * variable scopes with reuse, control dependencies, build-time shape errors, the
+ * op registry (unknown types, attr defaults and kinds), the generic builder, the
+ * NULL-input rule of the typed builders, variables and their initializers, seeds,
+ * and the kernels of the array/state ops run directly through a kernel context. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/graph.h"
+#include "ops/registry.h"
+#include "tfmini/tfmini.h"
+
+static tfm_status *st;
+static tfm_graph *g;
+
+static void setup(void) {
+  st = tfm_status_new();
+  g = tfm_graph_new(st);
+}
+
+static void teardown(void) {
+  tfm_graph_delete(g);
+  tfm_status_delete(st);
+}
+
+#define OK() ck_assert_msg(tfm_status_code(st) == TFM_OK, "%s", tfm_status_message(st))
+#define HAS(msg, part) ck_assert_msg(strstr((msg), (part)) != NULL, "'%s' lacks '%s'", (msg), (part))
+
+static const char *oname(tfm_output *o) { return tfm_op_name(tfm_output_op(o)); }
+
+static tfm_output *ph(const char *name, int64_t d0, int64_t d1) {
+  int64_t dims[] = {d0, d1};
+  tfm_output *o = tfm_placeholder(g, TFM_FLOAT, dims, 2, name, st);
+  OK();
+  return o;
+}
+
+/* ---- names ---- */
+
+START_TEST(op_names_are_made_unique_like_tensorflow) {
+  tfm_output *x = ph("x", 2, 3);
+  ck_assert_str_eq(oname(tfm_identity(g, x, NULL, st)), "Identity");
+  ck_assert_str_eq(oname(tfm_identity(g, x, NULL, st)), "Identity_1");
+  ck_assert_str_eq(oname(tfm_identity(g, x, NULL, st)), "Identity_2");
+  /* explicit names too, and the count is case-insensitive as in TF */
+  ck_assert_str_eq(oname(tfm_identity(g, x, "out", st)), "out");
+  ck_assert_str_eq(oname(tfm_identity(g, x, "out", st)), "out_1");
+  ck_assert_str_eq(oname(tfm_identity(g, x, "Out", st)), "Out_2");
+  /* a name that looks suffixed is taken as is, then skipped by the counter */
+  ck_assert_str_eq(oname(tfm_identity(g, x, "y_1", st)), "y_1");
+  ck_assert_str_eq(oname(tfm_identity(g, x, "y", st)), "y");
+  ck_assert_str_eq(oname(tfm_identity(g, x, "y", st)), "y_2");
+  OK();
+}
+END_TEST
+
+START_TEST(name_scopes_nest_and_are_uniquified) {
+  tfm_output *x = ph("x", 2, 3);
+  ck_assert_str_eq(tfm_graph_name_scope(g), "");
+  ck_assert_int_eq(tfm_graph_push_name_scope(g, "loss", st), TFM_OK);
+  ck_assert_str_eq(tfm_graph_name_scope(g), "loss");
+  ck_assert_str_eq(oname(tfm_identity(g, x, NULL, st)), "loss/Identity");
+  tfm_graph_push_name_scope(g, "inner", st);
+  ck_assert_str_eq(oname(tfm_identity(g, x, NULL, st)), "loss/inner/Identity");
+  tfm_graph_pop_name_scope(g, st);
+  tfm_graph_pop_name_scope(g, st);
+  /* the same scope again is "loss_1" */
+  tfm_graph_push_name_scope(g, "loss", st);
+  ck_assert_str_eq(tfm_graph_name_scope(g), "loss_1");
+  ck_assert_str_eq(oname(tfm_identity(g, x, NULL, st)), "loss_1/Identity");
+  /* a trailing slash re-enters the exact scope; "" goes back to the root */
+  tfm_graph_push_name_scope(g, "loss/", st);
+  ck_assert_str_eq(oname(tfm_identity(g, x, NULL, st)), "loss/Identity_1");
+  tfm_graph_push_name_scope(g, "", st);
+  ck_assert_str_eq(oname(tfm_identity(g, x, NULL, st)), "Identity");
+  tfm_graph_pop_name_scope(g, st);
+  tfm_graph_pop_name_scope(g, st);
+  tfm_graph_pop_name_scope(g, st);
+  OK();
+  ck_assert_int_eq(tfm_graph_pop_name_scope(g, st), TFM_FAILED_PRECONDITION);
+}
+END_TEST
+
+START_TEST(ops_and_scopes_share_one_namespace) {
+  tfm_output *x = ph("x", 2, 3);
+  ck_assert_str_eq(oname(tfm_identity(g, x, "scale", st)), "scale");
+  tfm_graph_push_name_scope(g, "scale", st);
+  ck_assert_str_eq(tfm_graph_name_scope(g), "scale_1");
+  tfm_graph_pop_name_scope(g, st);
+  tfm_graph_push_name_scope(g, "block", st);
+  tfm_graph_pop_name_scope(g, st);
+  ck_assert_str_eq(oname(tfm_identity(g, x, "block", st)), "block_1");
+  OK();
+}
+END_TEST
+
+START_TEST(helper_constants_live_in_the_op_scope) {
+  tfm_output *x = ph("x", 2, 3);
+  int64_t dims[] = {3, 2};
+  tfm_output *r = tfm_reshape(g, x, dims, 2, NULL, st);
+  OK();
+  ck_assert_str_eq(oname(r), "Reshape");
+  ck_assert_str_eq(oname(tfm_op_input(tfm_output_op(r), 1)), "Reshape/shape");
+  r = tfm_reshape(g, x, dims, 2, "r", st);
+  ck_assert_str_eq(oname(r), "r");
+  ck_assert_str_eq(oname(tfm_op_input(tfm_output_op(r), 1)), "r/shape");
+  tfm_output *t = tfm_transpose(g, x, NULL, 0, NULL, st);
+  ck_assert_str_eq(oname(t), "transpose");
+  ck_assert_str_eq(oname(tfm_op_input(tfm_output_op(t), 1)), "transpose/perm");
+  tfm_output *e = tfm_expand_dims(g, x, 0, NULL, st);
+  ck_assert_str_eq(oname(tfm_op_input(tfm_output_op(e), 1)), "ExpandDims/dim");
+  OK();
+}
+END_TEST
+
+/* ---- lookup ---- */
+
+START_TEST(tensors_and_ops_are_found_by_name) {
+  tfm_output *x = ph("x", 2, 3);
+  tfm_graph_push_name_scope(g, "s", st);
+  tfm_output *y = tfm_identity(g, x, "y", st);
+  tfm_graph_pop_name_scope(g, st);
+  ck_assert_ptr_eq(tfm_graph_get_tensor_by_name(g, "x:0", st), x);
+  ck_assert_ptr_eq(tfm_graph_get_tensor_by_name(g, "s/y:0", st), y);
+  ck_assert_ptr_eq(tfm_graph_get_tensor_by_name(g, "s/y", st), y);
+  ck_assert_ptr_eq(tfm_graph_get_operation_by_name(g, "s/y", st), tfm_output_op(y));
+  OK();
+  char buf[64];
+  ck_assert_uint_eq(tfm_output_name(y, buf, sizeof buf), 5);
+  ck_assert_str_eq(buf, "s/y:0");
+  ck_assert_uint_eq(tfm_output_name(y, buf, 3), 5);
+  ck_assert_str_eq(buf, "s/");
+}
+END_TEST
+
+START_TEST(lookup_errors_name_what_is_wrong) {
+  ph("x", 2, 3);
+  ck_assert_ptr_null(tfm_graph_get_tensor_by_name(g, "nope:0", st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_NOT_FOUND);
+  HAS(tfm_status_message(st), "nope");
+  ck_assert_ptr_null(tfm_graph_get_tensor_by_name(g, "x:a", st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  HAS(tfm_status_message(st), "x:a");
+  ck_assert_ptr_null(tfm_graph_get_tensor_by_name(g, "x:", st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  ck_assert_ptr_null(tfm_graph_get_tensor_by_name(g, "x:1", st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  HAS(tfm_status_message(st), "1 output");
+  ck_assert_ptr_null(tfm_graph_get_operation_by_name(g, "y", st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_NOT_FOUND);
+  HAS(tfm_status_message(st), "'y'");
+}
+END_TEST
+
+START_TEST(many_ops_stay_findable) {
+  tfm_output *x = ph("x", 2, 3);
+  char name[32];
+  for (int i = 0; i < 3000; i++) tfm_identity(g, x, "id", st);
+  OK();
+  ck_assert_int_eq(tfm_graph_num_ops(g), 3001);
+  for (int i = 1; i < 3000; i += 97) {
+    snprintf(name, sizeof name, "id_%d", i);
+    tfm_op *op = tfm_graph_get_operation_by_name(g, name, st);
+    ck_assert_ptr_nonnull(op);
+    ck_assert_str_eq(tfm_op_name(op), name);
+    ck_assert_ptr_eq(tfm_graph_op_at(g, i + 1), op);
+  }
+}
+END_TEST
+
+/* ---- collections ---- */
+
+START_TEST(collections_hold_every_kind_in_order) {
+  tfm_output *x = ph("x", 2, 3);
+  tfm_op *op = tfm_output_op(x);
+  tfm_variable *v = tfm_variable_new(g, tfm_zeros(g, (int64_t[]){2}, 1, TFM_FLOAT, NULL, st), 1, "v", st);
+  OK();
+  ck_assert_int_eq(tfm_graph_add_to_collection_op(g, "mix", op, st), TFM_OK);
+  ck_assert_int_eq(tfm_graph_add_to_collection_output(g, "mix", x, st), TFM_OK);
+  ck_assert_int_eq(tfm_graph_add_to_collection_variable(g, "mix", v, st), TFM_OK);
+  ck_assert_int_eq(tfm_graph_add_to_collection_int(g, "mix", -7, st), TFM_OK);
+  ck_assert_int_eq(tfm_graph_add_to_collection_float(g, "mix", 0.25, st), TFM_OK);
+  char bytes[] = {'a', 0, 'b'};
+  ck_assert_int_eq(tfm_graph_add_to_collection_bytes(g, "mix", bytes, 3, st), TFM_OK);
+  bytes[0] = 'z'; /* copied: later changes do not show */
+  ck_assert_int_eq(tfm_graph_collection_size(g, "mix"), 6);
+  ck_assert_int_eq(tfm_graph_collection_size(g, "absent"), 0);
+  tfm_collection_kind kinds[6];
+  for (int i = 0; i < 6; i++) {
+    ck_assert_int_eq(tfm_graph_collection_item_kind(g, "mix", i, &kinds[i], st), TFM_OK);
+    ck_assert_int_eq(kinds[i], i);
+  }
+  ck_assert_ptr_eq(tfm_graph_collection_op(g, "mix", 0, st), op);
+  ck_assert_ptr_eq(tfm_graph_collection_output(g, "mix", 1, st), x);
+  ck_assert_ptr_eq(tfm_graph_collection_variable(g, "mix", 2, st), v);
+  int64_t i64;
+  double f64;
+  const char *data;
+  size_t len;
+  tfm_graph_collection_int(g, "mix", 3, &i64, st);
+  ck_assert_int_eq(i64, -7);
+  tfm_graph_collection_float(g, "mix", 4, &f64, st);
+  ck_assert_double_eq(f64, 0.25);
+  tfm_graph_collection_bytes(g, "mix", 5, &data, &len, st);
+  ck_assert_uint_eq(len, 3);
+  ck_assert_int_eq(memcmp(data, "a\0b", 3), 0);
+  OK();
+  /* the wrong getter and a bad index */
+  ck_assert_ptr_null(tfm_graph_collection_op(g, "mix", 1, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  ck_assert_ptr_null(tfm_graph_collection_op(g, "mix", 6, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_OUT_OF_RANGE);
+  /* keys in insertion order: the variable made "variables" and "trainable_variables" first */
+  ck_assert_int_eq(tfm_graph_num_collections(g), 3);
+  ck_assert_str_eq(tfm_graph_collection_key(g, 0), TFM_GLOBAL_VARIABLES);
+  ck_assert_str_eq(tfm_graph_collection_key(g, 1), TFM_TRAINABLE_VARIABLES);
+  ck_assert_str_eq(tfm_graph_collection_key(g, 2), "mix");
+  ck_assert_ptr_null(tfm_graph_collection_key(g, 3));
+}
+END_TEST
+
+/* ---- variables ---- */
+
+START_TEST(variable_new_builds_the_ops_tensorflow_builds) {
+  float vals[] = {1, 2, 3, 4, 5, 6};
+  tfm_output *init = tfm_constant_f32(g, vals, (int64_t[]){2, 3}, 2, "init_value", st);
+  tfm_variable *v = tfm_variable_new(g, init, 1, "w", st);
+  OK();
+  ck_assert_str_eq(tfm_variable_name(v), "w");
+  ck_assert_str_eq(tfm_op_type(tfm_variable_op(v)), "VariableV2");
+  ck_assert_str_eq(tfm_op_name(tfm_variable_initializer(v)), "w/Assign");
+  ck_assert_str_eq(oname(tfm_variable_value(v)), "w/read");
+  ck_assert_int_eq(tfm_output_dim(tfm_variable_ref(v), 1), 3);
+  int b;
+  tfm_op_attr_bool(tfm_variable_initializer(v), "use_locking", &b, st);
+  ck_assert_int_eq(b, 1);
+  tfm_op_attr_bool(tfm_variable_initializer(v), "validate_shape", &b, st);
+  ck_assert_int_eq(b, 1);
+  const attr_value_t *cls = node_attr(tfm_output_op(tfm_variable_value(v)), "_class");
+  ck_assert_ptr_nonnull(cls);
+  ck_assert_int_eq(cls->kind, ATTR_LIST_S);
+  ck_assert_str_eq(cls->u.list.s[0].data, "loc:@w");
+  ck_assert_int_eq(tfm_variable_trainable(v), 1);
+  /* a second "w" gets the next free name; a non-trainable one stays out of trainables */
+  tfm_variable *v2 = tfm_variable_new(g, init, 0, "w", st);
+  ck_assert_str_eq(tfm_variable_name(v2), "w_1");
+  ck_assert_int_eq(tfm_graph_num_variables(g), 2);
+  ck_assert_ptr_eq(tfm_graph_variable_at(g, 1), v2);
+  ck_assert_ptr_eq(tfm_graph_variable_by_name(g, "w_1", st), v2);
+  ck_assert_int_eq(tfm_graph_collection_size(g, TFM_GLOBAL_VARIABLES), 2);
+  ck_assert_int_eq(tfm_graph_collection_size(g, TFM_TRAINABLE_VARIABLES), 1);
+  ck_assert_ptr_null(tfm_graph_variable_by_name(g, "w_2", st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_NOT_FOUND);
+  /* the initializer groups every Assign under "init" */
+  tfm_op *all = tfm_global_variables_initializer(g, st);
+  OK();
+  ck_assert_str_eq(tfm_op_name(all), "init");
+  ck_assert_str_eq(tfm_op_type(all), "NoOp");
+  ck_assert_int_eq(tfm_op_num_control_inputs(all), 2);
+  ck_assert_ptr_eq(tfm_op_control_input(all, 0), tfm_variable_initializer(v));
+  ck_assert_ptr_eq(tfm_op_control_input(all, 1), tfm_variable_initializer(v2));
+}
+END_TEST
+
+START_TEST(variable_needs_a_known_shape) {
+  tfm_output *x = tfm_placeholder(g, TFM_FLOAT, (int64_t[]){-1, 3}, 2, "x", st);
+  ck_assert_ptr_null(tfm_variable_new(g, x, 1, "w", st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  HAS(tfm_status_message(st), "[?,3]");
+}
+END_TEST
+
+START_TEST(get_variable_shares_under_reuse) {
+  int64_t dims[] = {2, 3};
+  tfm_graph_push_variable_scope(g, "layer1", 0, st);
+  tfm_variable *w = tfm_get_variable(g, "w", TFM_FLOAT, dims, 2, TFM_INIT_ZEROS, 0, 0, -1, 1, st);
+  OK();
+  ck_assert_str_eq(tfm_variable_name(w), "layer1/w");
+  ck_assert_str_eq(oname(tfm_op_input(tfm_variable_initializer(w), 1)), "layer1/w/Initializer/zeros");
+  ck_assert_str_eq(oname(tfm_variable_value(w)), "layer1/w/read");
+  /* taken without reuse */
+  ck_assert_ptr_null(tfm_get_variable(g, "w", TFM_FLOAT, dims, 2, TFM_INIT_ZEROS, 0, 0, -1, 1, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_ALREADY_EXISTS);
+  HAS(tfm_status_message(st), "layer1/w");
+  tfm_graph_pop_variable_scope(g, st);
+  /* re-entering with reuse returns the same handle; its name scope is new */
+  tfm_graph_push_variable_scope(g, "layer1", 1, st);
+  ck_assert_str_eq(tfm_graph_name_scope(g), "layer1_1");
+  ck_assert_ptr_eq(tfm_get_variable(g, "w", TFM_FLOAT, dims, 2, TFM_INIT_ZEROS, 0, 0, -1, 1, st), w);
+  OK();
+  /* reuse with another shape or dtype, or an absent name */
+  int64_t other[] = {3, 2};
+  ck_assert_ptr_null(tfm_get_variable(g, "w", TFM_FLOAT, other, 2, TFM_INIT_ZEROS, 0, 0, -1, 1, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  HAS(tfm_status_message(st), "[3,2]");
+  HAS(tfm_status_message(st), "[2,3]");
+  ck_assert_ptr_null(tfm_get_variable(g, "w", TFM_DOUBLE, dims, 2, TFM_INIT_ZEROS, 0, 0, -1, 1, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  ck_assert_ptr_null(tfm_get_variable(g, "b", TFM_FLOAT, dims, 2, TFM_INIT_ZEROS, 0, 0, -1, 1, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_NOT_FOUND);
+  /* a nested scope inherits reuse */
+  tfm_graph_push_variable_scope(g, "inner", 0, st);
+  ck_assert_ptr_null(tfm_get_variable(g, "w", TFM_FLOAT, dims, 2, TFM_INIT_ZEROS, 0, 0, -1, 1, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_NOT_FOUND);
+  HAS(tfm_status_message(st), "layer1/inner/w");
+  tfm_graph_pop_variable_scope(g, st);
+  tfm_graph_pop_variable_scope(g, st);
+  ck_assert_str_eq(tfm_graph_name_scope(g), "");
+  ck_assert_int_eq(tfm_graph_pop_variable_scope(g, st), TFM_FAILED_PRECONDITION);
+}
+END_TEST
+
+START_TEST(get_variable_ignores_the_name_scope) {
+  tfm_graph_push_name_scope(g, "ns", st);
+  tfm_variable *w = tfm_get_variable(g, "w", TFM_FLOAT, (int64_t[]){4}, 1, TFM_INIT_ONES, 0, 0, -1, 1, st);
+  OK();
+  ck_assert_str_eq(tfm_variable_name(w), "w");
+  ck_assert_str_eq(oname(tfm_op_input(tfm_variable_initializer(w), 1)), "w/Initializer/ones");
+  tfm_variable *c = tfm_get_variable(g, "c", TFM_FLOAT, (int64_t[]){2}, 1, TFM_INIT_CONSTANT, 2.5, 0, -1, 0, st);
+  OK();
+  tfm_output *cv = tfm_op_input(tfm_variable_initializer(c), 1);
+  ck_assert_str_eq(oname(cv), "c/Initializer/Const");
+  ck_assert_float_eq(((float *)cv->const_value->data)[1], 2.5f);
+  ck_assert_str_eq(tfm_graph_name_scope(g), "ns");
+}
+END_TEST
+
+START_TEST(random_initializers_need_the_random_ops) {
+  /* The random ops belong to another family; until it registers them the
+   * initializer reports the missing type. When registered, the names follow TF. */
+  tfm_variable *w = tfm_get_variable(g, "k", TFM_FLOAT, (int64_t[]){3, 4}, 2, TFM_INIT_GLOROT_UNIFORM,
+                                     0, 0, 1, 1, st);
+  if (op_registry_find("RandomUniform") && op_registry_find("Mul")) {
+    OK();
+    tfm_output *iv = tfm_op_input(tfm_variable_initializer(w), 1);
+    ck_assert_str_eq(oname(iv), "k/Initializer/random_uniform");
+    tfm_output *mn = tfm_graph_get_tensor_by_name(g, "k/Initializer/random_uniform/min", st);
+    OK();
+    /* limit = sqrt(6 / (fan_in + fan_out)) = sqrt(6/7) for a [3,4] kernel */
+    ck_assert_double_eq_tol(tensor_get_f64(mn->const_value, 0), -0.9258200997725514, 1e-6);
+  } else {
+    ck_assert_ptr_null(w);
+    ck_assert_int_eq(tfm_status_code(st), TFM_UNIMPLEMENTED);
+    HAS(tfm_status_message(st), "RandomUniform");
+    ck_assert_ptr_null(tfm_graph_get_operation_by_name(g, "k", st)); /* nothing half-built */
+  }
+}
+END_TEST
+
+START_TEST(seeds_follow_tensorflows_rule) {
+  graph_t *gr = g;
+  int64_t s1, s2;
+  graph_op_seeds(gr, 0, false, &s1, &s2);
+  ck_assert_int_eq(s1, 0);
+  ck_assert_int_eq(s2, 0);
+  graph_op_seeds(gr, 5, true, &s1, &s2);
+  ck_assert_int_eq(s1, 87654321); /* TF's DEFAULT_GRAPH_SEED */
+  ck_assert_int_eq(s2, 5);
+  tfm_graph_set_seed(g, 42);
+  graph_op_seeds(gr, 5, true, &s1, &s2);
+  ck_assert_int_eq(s1, 42);
+  ck_assert_int_eq(s2, 5);
+  ph("x", 1, 1);
+  ph("y", 1, 1);
+  graph_op_seeds(gr, 0, false, &s1, &s2);
+  ck_assert_int_eq(s1, 42);
+  ck_assert_int_eq(s2, 2); /* the graph's last op id: two ops so far */
+  tfm_graph_set_seed(g, 0);
+  graph_op_seeds(gr, 0, true, &s1, &s2);
+  ck_assert_int_eq(s1, 0);
+  ck_assert_int_eq(s2, 2147483647); /* (0, 0) is avoided once a seed is set */
+}
+END_TEST
+
+/* ---- control dependencies ---- */
+
+START_TEST(control_dependencies_apply_to_new_ops) {
+  tfm_output *x = ph("x", 2, 3);
+  tfm_op *a = tfm_no_op(g, "a", st), *b = tfm_no_op(g, "b", st);
+  tfm_op *xop = tfm_output_op(x);
+  ck_assert_int_eq(tfm_graph_push_control_dependencies(g, &a, 1, st), TFM_OK);
+  tfm_op *y = tfm_output_op(tfm_identity(g, x, "y", st));
+  tfm_op *both[] = {b, a, xop};
+  tfm_graph_push_control_dependencies(g, both, 3, st);
+  tfm_op *z = tfm_output_op(tfm_identity(g, x, "z", st));
+  tfm_graph_pop_control_dependencies(g, st);
+  tfm_graph_pop_control_dependencies(g, st);
+  tfm_op *w = tfm_output_op(tfm_identity(g, x, "w", st));
+  OK();
+  ck_assert_int_eq(tfm_op_num_control_inputs(y), 1);
+  ck_assert_ptr_eq(tfm_op_control_input(y, 0), a);
+  /* nested scopes add up; duplicates and ops feeding data inputs are dropped */
+  ck_assert_int_eq(tfm_op_num_control_inputs(z), 2);
+  ck_assert_ptr_eq(tfm_op_control_input(z, 0), a);
+  ck_assert_ptr_eq(tfm_op_control_input(z, 1), b);
+  ck_assert_int_eq(tfm_op_num_control_inputs(w), 0);
+  ck_assert_int_eq(tfm_graph_pop_control_dependencies(g, st), TFM_FAILED_PRECONDITION);
+  tfm_op *grp = tfm_group(g, both, 2, NULL, st);
+  ck_assert_str_eq(tfm_op_name(grp), "group_deps");
+  ck_assert_int_eq(tfm_op_num_control_inputs(grp), 2);
+}
+END_TEST
+
+/* ---- shapes ---- */
+
+START_TEST(shape_errors_name_both_ops_and_shapes) {
+  float v[6] = {0};
+  tfm_output *c = tfm_constant_f32(g, v, (int64_t[]){2, 3}, 2, "c", st);
+  ck_assert_ptr_null(tfm_reshape(g, c, (int64_t[]){4}, 1, "r", st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  const char *m = tfm_status_message(st);
+  HAS(m, "Reshape 'r'");
+  HAS(m, "'c:0'");
+  HAS(m, "[2,3]");
+  HAS(m, "[4]");
+  HAS(m, "6 elements");
+  ck_assert_ptr_null(tfm_graph_get_operation_by_name(g, "r", st)); /* nothing added */
+  /* the name is still free */
+  ck_assert_str_eq(oname(tfm_reshape(g, c, (int64_t[]){3, 2}, 2, "r", st)), "r_1");
+}
+END_TEST
+
+START_TEST(shapes_are_inferred_at_build_time) {
+  tfm_output *x = ph("x", 2, 6), *y = ph("y", 3, 4);
+  tfm_output *r = tfm_reshape(g, x, (int64_t[]){-1, 3}, 2, NULL, st);
+  ck_assert_int_eq(tfm_output_dim(r, 0), 4);
+  /* Reshape(x, Shape(y)) is known statically */
+  tfm_output *in[2] = {x, tfm_shape(g, y, NULL, st)};
+  tfm_op_builder *b = tfm_op_builder_new(g, "Reshape", NULL, st);
+  tfm_op_builder_add_inputs(b, in, 2);
+  tfm_output *rs = tfm_op_output(tfm_op_builder_finish(b, st), 0);
+  OK();
+  ck_assert_int_eq(tfm_output_rank(rs), 2);
+  ck_assert_int_eq(tfm_output_dim(rs, 0), 3);
+  ck_assert_int_eq(tfm_output_dim(rs, 1), 4);
+  tfm_output *t = tfm_transpose(g, y, (int32_t[]){1, 0}, 2, NULL, st);
+  ck_assert_int_eq(tfm_output_dim(t, 0), 4);
+  tfm_output *e = tfm_expand_dims(g, y, -1, NULL, st);
+  ck_assert_int_eq(tfm_output_rank(e), 3);
+  ck_assert_int_eq(tfm_output_dim(e, 2), 1);
+  tfm_output *s = tfm_squeeze(g, e, NULL, 0, NULL, st);
+  ck_assert_int_eq(tfm_output_rank(s), 2);
+  OK();
+  ck_assert_ptr_null(tfm_squeeze(g, e, (int32_t[]){0}, 1, NULL, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  HAS(tfm_status_message(st), "[3,4,1]");
+  /* unknown dims stay unknown */
+  tfm_output *u = tfm_placeholder(g, TFM_FLOAT, (int64_t[]){-1, 4}, 2, "u", st);
+  tfm_output *ur = tfm_reshape(g, u, (int64_t[]){-1, 2}, 2, NULL, st);
+  OK();
+  ck_assert_int_eq(tfm_output_dim(ur, 0), -1);
+  ck_assert_int_eq(tfm_output_dim(ur, 1), 2);
+  ck_assert_int_eq(tfm_output_rank(tfm_placeholder(g, TFM_FLOAT, NULL, -1, "any", st)), -1);
+  /* zeros: a Const below 1000 elements, a Fill above, as TF builds them */
+  tfm_output *z = tfm_zeros(g, (int64_t[]){2, 2}, 2, TFM_FLOAT, NULL, st);
+  ck_assert_str_eq(tfm_op_type(tfm_output_op(z)), "Const");
+  ck_assert_str_eq(oname(z), "zeros");
+  tfm_output *zb = tfm_zeros(g, (int64_t[]){100, 100}, 2, TFM_FLOAT, NULL, st);
+  ck_assert_str_eq(tfm_op_type(tfm_output_op(zb)), "Fill");
+  ck_assert_str_eq(oname(zb), "zeros_1");
+  ck_assert_str_eq(oname(tfm_op_input(tfm_output_op(zb), 0)), "zeros_1/shape_as_tensor");
+  ck_assert_int_eq(tfm_output_dim(zb, 1), 100);
+  OK();
+}
+END_TEST
+
+START_TEST(shape_ops_fold_known_shapes) {
+  tfm_output *y = ph("y", 3, 4);
+  tfm_output *s = tfm_shape(g, y, NULL, st);
+  ck_assert_ptr_nonnull(s->const_value);
+  ck_assert_int_eq(((int32_t *)s->const_value->data)[1], 4);
+  tfm_op_builder *b = tfm_op_builder_new(g, "Size", NULL, st);
+  tfm_op_builder_add_input(b, y);
+  tfm_op_builder_set_attr_type(b, "out_type", TFM_INT64);
+  tfm_output *n = tfm_op_output(tfm_op_builder_finish(b, st), 0);
+  OK();
+  ck_assert_int_eq(tfm_output_dtype(n), TFM_INT64);
+  ck_assert_int_eq(((int64_t *)n->const_value->data)[0], 12);
+  tfm_output *u = tfm_placeholder(g, TFM_FLOAT, (int64_t[]){-1, 4}, 2, "u", st);
+  ck_assert_ptr_null(tfm_shape(g, u, NULL, st)->const_value);
+}
+END_TEST
+
+/* ---- the registry ---- */
+
+START_TEST(unknown_op_types_are_unimplemented) {
+  ck_assert_ptr_null(tfm_op_builder_new(g, "Frobnicate", "f", st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_UNIMPLEMENTED);
+  HAS(tfm_status_message(st), "Frobnicate");
+  HAS(tfm_status_message(st), "'f'");
+  ck_assert_ptr_null(graph_add_op(g, "Frobnicate", "f", false, NULL, 0, NULL, 0, NULL, 0, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_UNIMPLEMENTED);
+  HAS(tfm_status_message(st), "Frobnicate");
+}
+END_TEST
+
+START_TEST(attr_defaults_are_filled) {
+  tfm_output *y = ph("y", 3, 4);
+  tfm_op *s = tfm_output_op(tfm_shape(g, y, NULL, st));
+  tfm_dtype dt;
+  ck_assert_int_eq(tfm_op_attr_type(s, "out_type", &dt, st), TFM_OK);
+  ck_assert_int_eq(dt, TFM_INT32);
+  ck_assert_int_eq(tfm_op_attr_type(s, "T", &dt, st), TFM_OK); /* taken from the input */
+  ck_assert_int_eq(dt, TFM_FLOAT);
+  tfm_variable *v = tfm_variable_new(g, y, 1, "v", st);
+  tfm_output *add = tfm_assign_add(g, v, y, NULL, st);
+  OK();
+  int lock;
+  tfm_op_attr_bool(tfm_output_op(add), "use_locking", &lock, st);
+  ck_assert_int_eq(lock, 0); /* AssignAdd's default, unlike Assign's */
+  const char *str;
+  size_t len;
+  ck_assert_int_eq(tfm_op_attr_string(tfm_variable_op(v), "container", &str, &len, st), TFM_OK);
+  ck_assert_uint_eq(len, 0);
+  ck_assert_int_eq(tfm_op_attr_int(s, "out_type", &(int64_t){0}, st), TFM_INVALID_ARGUMENT);
+  ck_assert_int_eq(tfm_op_attr_int(s, "nope", &(int64_t){0}, st), TFM_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(builder_checks_attrs_against_the_schema) {
+  tfm_output *y = ph("y", 3, 4);
+  tfm_op_builder *b = tfm_op_builder_new(g, "Shape", "s", st);
+  tfm_op_builder_add_input(b, y);
+  tfm_op_builder_set_attr_int(b, "out_type", 3);
+  ck_assert_ptr_null(tfm_op_builder_finish(b, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  HAS(tfm_status_message(st), "out_type");
+  HAS(tfm_status_message(st), "'s'");
+  b = tfm_op_builder_new(g, "Shape", "s", st);
+  tfm_op_builder_add_input(b, y);
+  tfm_op_builder_set_attr_int(b, "colour", 3);
+  ck_assert_ptr_null(tfm_op_builder_finish(b, st));
+  HAS(tfm_status_message(st), "colour");
+  /* a missing required attr */
+  b = tfm_op_builder_new(g, "Placeholder", "p", st);
+  ck_assert_ptr_null(tfm_op_builder_finish(b, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  HAS(tfm_status_message(st), "dtype");
+  /* wrong input count, NULL input */
+  b = tfm_op_builder_new(g, "Identity", NULL, st);
+  ck_assert_ptr_null(tfm_op_builder_finish(b, st));
+  HAS(tfm_status_message(st), "expects 1 input");
+  b = tfm_op_builder_new(g, "Identity", NULL, st);
+  tfm_op_builder_add_input(b, NULL);
+  ck_assert_ptr_null(tfm_op_builder_finish(b, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  /* Assign needs a variable */
+  b = tfm_op_builder_new(g, "Assign", NULL, st);
+  tfm_op_builder_add_input(b, y);
+  tfm_op_builder_add_input(b, y);
+  ck_assert_ptr_null(tfm_op_builder_finish(b, st));
+  HAS(tfm_status_message(st), "must be a variable");
+  ck_assert_int_eq(tfm_graph_num_ops(g), 1);
+}
+END_TEST
+
+START_TEST(generic_builder_makes_any_registered_op) {
+  tfm_output *a = ph("a", 2, 3), *b2 = ph("b", 4, 3);
+  tfm_output *axis = tfm_scalar(g, 0, TFM_INT32, "axis", st);
+  tfm_op_builder *b = tfm_op_builder_new(g, "ConcatV2", "cat", st);
+  tfm_op_builder_add_inputs(b, (tfm_output *[]){a, b2, axis}, 3);
+  tfm_op_builder_set_attr_int(b, "N", 2);
+  tfm_op *cat = tfm_op_builder_finish(b, st);
+  OK();
+  ck_assert_str_eq(tfm_op_name(cat), "cat");
+  ck_assert_int_eq(tfm_output_dim(tfm_op_output(cat, 0), 0), 6);
+  ck_assert_int_eq(tfm_op_num_inputs(cat), 3);
+  b = tfm_op_builder_new(g, "Pack", NULL, st);
+  tfm_op_builder_add_inputs(b, (tfm_output *[]){a, a}, 2);
+  tfm_op_builder_set_attr_int(b, "N", 2);
+  tfm_op_builder_set_attr_int(b, "axis", 1);
+  tfm_op *pk = tfm_op_builder_finish(b, st);
+  OK();
+  ck_assert_int_eq(tfm_output_rank(tfm_op_output(pk, 0)), 3);
+  ck_assert_int_eq(tfm_output_dim(tfm_op_output(pk, 0), 1), 2);
+  b = tfm_op_builder_new(g, "Pack", NULL, st);
+  tfm_op_builder_add_inputs(b, (tfm_output *[]){a, b2}, 2);
+  tfm_op_builder_set_attr_int(b, "N", 2);
+  ck_assert_ptr_null(tfm_op_builder_finish(b, st));
+  HAS(tfm_status_message(st), "[2,3]");
+  HAS(tfm_status_message(st), "[4,3]");
+}
+END_TEST
+
+START_TEST(null_inputs_chain_to_one_error) {
+  tfm_output *x = tfm_placeholder(g, (tfm_dtype)99, NULL, 0, "x", st);
+  ck_assert_ptr_null(x);
+  char first[256];
+  snprintf(first, sizeof first, "%s", tfm_status_message(st));
+  tfm_output *y = tfm_identity(g, x, NULL, st);
+  tfm_output *z = tfm_reshape(g, y, (int64_t[]){1}, 1, NULL, st);
+  ck_assert_ptr_null(z);
+  ck_assert_str_eq(tfm_status_message(st), first); /* the first error is kept */
+  tfm_status_clear(st);
+  ck_assert_ptr_null(tfm_identity(g, NULL, NULL, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  HAS(tfm_status_message(st), "tfm_identity");
+  ck_assert_int_eq(tfm_graph_num_ops(g), 0);
+}
+END_TEST
+
+START_TEST(default_graph_is_reset) {
+  tfm_graph *d = tfm_default_graph();
+  ck_assert_ptr_eq(tfm_default_graph(), d);
+  tfm_output *x = tfm_placeholder(NULL, TFM_FLOAT, NULL, 0, "x", st);
+  OK();
+  ck_assert_ptr_eq(tfm_op_graph(tfm_output_op(x)), d);
+  ck_assert_int_eq(tfm_graph_num_ops(NULL), 1);
+  ck_assert_int_eq(tfm_reset_default_graph(st), TFM_OK);
+  ck_assert_int_eq(tfm_graph_num_ops(NULL), 0);
+  ck_assert_str_eq(oname(tfm_placeholder(NULL, TFM_FLOAT, NULL, 0, "x", st)), "x");
+}
+END_TEST
+
+START_TEST(inputs_from_another_graph_are_refused) {
+  tfm_graph *other = tfm_graph_new(st);
+  tfm_output *x = tfm_placeholder(other, TFM_FLOAT, NULL, 0, "x", st);
+  ck_assert_ptr_null(tfm_identity(g, x, NULL, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  HAS(tfm_status_message(st), "another graph");
+  tfm_graph_delete(other);
+}
+END_TEST
+
+/* ---- kernels, run directly through a kernel context ---- */
+
+static tfm_code run(tfm_op *op, tensor_t **in, int n_in, tensor_t **out, tensor_t **ref) {
+  kctx_t c = {.node = op, .in = in, .n_in = n_in, .out = out, .n_out = op->n_outputs,
+              .ref = ref, .st = st};
+  return op->def->compute(&c);
+}
+
+static tensor_t *f32(const float *v, const int64_t *dims, int rank) {
+  tfm_tensor *t = tfm_tensor_new(TFM_FLOAT, dims, rank, st);
+  memcpy(tfm_tensor_data(t), v, tfm_tensor_nbytes(t));
+  return t;
+}
+
+START_TEST(transpose_and_tile_kernels_move_elements) {
+  float v[6] = {1, 2, 3, 4, 5, 6};
+  tensor_t *x = f32(v, (int64_t[]){2, 3}, 2);
+  tfm_output *xp = ph("x", 2, 3);
+  tfm_output *t = tfm_transpose(g, xp, NULL, 0, NULL, st);
+  tensor_t *in[2] = {x, t->node->inputs[1]->const_value}, *out[1] = {NULL};
+  ck_assert_int_eq(run(t->node, in, 2, out, NULL), TFM_OK);
+  /* out[j][i] = x[i][j] */
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 3; j++) ck_assert_float_eq(TENSOR_F32(out[0])[j * 2 + i], v[i * 3 + j]);
+  tensor_unref(out[0]);
+  out[0] = NULL;
+  tfm_output *mult = tfm_constant_i32(g, (int32_t[]){2, 2}, 2, NULL, st);
+  tfm_op_builder *b = tfm_op_builder_new(g, "Tile", NULL, st);
+  tfm_op_builder_add_inputs(b, (tfm_output *[]){xp, mult}, 2);
+  tfm_op *tile = tfm_op_builder_finish(b, st);
+  OK();
+  ck_assert_int_eq(tfm_output_dim(tfm_op_output(tile, 0), 1), 6);
+  in[1] = mult->const_value;
+  ck_assert_int_eq(run(tile, in, 2, out, NULL), TFM_OK);
+  ck_assert_int_eq(out[0]->num_elements, 24);
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 6; j++) ck_assert_float_eq(TENSOR_F32(out[0])[i * 6 + j], v[(i % 2) * 3 + j % 3]);
+  tensor_unref(out[0]);
+  tensor_unref(x);
+}
+END_TEST
+
+START_TEST(reshape_and_concat_kernels) {
+  float v[6] = {1, 2, 3, 4, 5, 6};
+  tensor_t *x = f32(v, (int64_t[]){2, 3}, 2);
+  tfm_output *xp = ph("x", -1, 3);
+  tfm_output *r = tfm_reshape(g, xp, (int64_t[]){3, -1}, 2, NULL, st);
+  tensor_t *in[3] = {x, r->node->inputs[1]->const_value}, *out[1] = {NULL};
+  ck_assert_int_eq(run(r->node, in, 2, out, NULL), TFM_OK);
+  ck_assert_int_eq(out[0]->shape.dim[1], 2);
+  ck_assert_ptr_eq(out[0]->data, x->data); /* same buffer */
+  tensor_unref(out[0]);
+  out[0] = NULL;
+  in[1] = f32(v, (int64_t[]){2, 3}, 2);
+  ck_assert_int_eq(run(r->node, (tensor_t *[]){x, tfm_output_op(r)->inputs[1]->const_value}, 2, out, NULL), TFM_OK);
+  tensor_unref(out[0]);
+  out[0] = NULL;
+  /* ConcatV2 along axis 1: rows side by side */
+  tfm_output *axis = tfm_scalar(g, 1, TFM_INT32, NULL, st);
+  tfm_op_builder *b = tfm_op_builder_new(g, "ConcatV2", NULL, st);
+  tfm_op_builder_add_inputs(b, (tfm_output *[]){xp, xp, axis}, 3);
+  tfm_op_builder_set_attr_int(b, "N", 2);
+  tfm_op *cat = tfm_op_builder_finish(b, st);
+  OK();
+  ck_assert_int_eq(tfm_output_dim(tfm_op_output(cat, 0), 1), 6);
+  in[2] = axis->const_value;
+  ck_assert_int_eq(run(cat, in, 3, out, NULL), TFM_OK);
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 6; j++) ck_assert_float_eq(TENSOR_F32(out[0])[i * 6 + j], v[i * 3 + j % 3]);
+  tensor_unref(out[0]);
+  tensor_unref(in[1]);
+  tensor_unref(x);
+}
+END_TEST
+
+START_TEST(assign_kernels_update_the_variable_slot) {
+  float v[3] = {1, 2, 3}, d[3] = {10, 20, 30};
+  tensor_t *init = f32(v, (int64_t[]){3}, 1), *delta = f32(d, (int64_t[]){3}, 1);
+  tfm_output *iv = tfm_constant(g, init, "iv", st);
+  tfm_variable *var = tfm_variable_new(g, iv, 1, "v", st);
+  tfm_output *add = tfm_assign_add(g, var, tfm_constant(g, delta, "d", st), NULL, st);
+  OK();
+  tensor_t *slot = NULL, *out[1] = {NULL};
+  /* reading before the initializer ran fails */
+  ck_assert_int_eq(run(tfm_variable_op(var), NULL, 0, out, &slot), TFM_FAILED_PRECONDITION);
+  HAS(tfm_status_message(st), "uninitialized value v");
+  ck_assert_int_eq(run(tfm_variable_initializer(var), (tensor_t *[]){NULL, init}, 2, out, &slot), TFM_OK);
+  ck_assert_ptr_nonnull(slot);
+  ck_assert_ptr_ne(slot, init); /* the variable holds its own copy */
+  tensor_unref(out[0]);
+  out[0] = NULL;
+  ck_assert_int_eq(run(tfm_output_op(add), (tensor_t *[]){slot, delta}, 2, out, &slot), TFM_OK);
+  for (int i = 0; i < 3; i++) ck_assert_float_eq(TENSOR_F32(slot)[i], v[i] + d[i]);
+  ck_assert_float_eq(TENSOR_F32(init)[0], 1); /* the initial value is untouched */
+  tensor_unref(out[0]);
+  tensor_unref(slot);
+  tensor_unref(init);
+  tensor_unref(delta);
+}
+END_TEST
+
+START_TEST(placeholder_kernel_asks_for_a_feed) {
+  tfm_output *x = ph("x", -1, 3);
+  tensor_t *out[1] = {NULL};
+  ck_assert_int_eq(run(tfm_output_op(x), NULL, 0, out, NULL), TFM_INVALID_ARGUMENT);
+  HAS(tfm_status_message(st), "must feed a value for placeholder tensor 'x'");
+  HAS(tfm_status_message(st), "[?,3]");
+}
+END_TEST
+
+static Suite *graph_suite(void) {
+  Suite *s = suite_create("graph");
+  TCase *names = tcase_create("names");
+  tcase_add_checked_fixture(names, setup, teardown);
+  tcase_add_test(names, op_names_are_made_unique_like_tensorflow);
+  tcase_add_test(names, name_scopes_nest_and_are_uniquified);
+  tcase_add_test(names, ops_and_scopes_share_one_namespace);
+  tcase_add_test(names, helper_constants_live_in_the_op_scope);
+  tcase_add_test(names, tensors_and_ops_are_found_by_name);
+  tcase_add_test(names, lookup_errors_name_what_is_wrong);
+  tcase_add_test(names, many_ops_stay_findable);
+  suite_add_tcase(s, names);
+  TCase *coll = tcase_create("collections_variables");
+  tcase_add_checked_fixture(coll, setup, teardown);
+  tcase_add_test(coll, collections_hold_every_kind_in_order);
+  tcase_add_test(coll, variable_new_builds_the_ops_tensorflow_builds);
+  tcase_add_test(coll, variable_needs_a_known_shape);
+  tcase_add_test(coll, get_variable_shares_under_reuse);
+  tcase_add_test(coll, get_variable_ignores_the_name_scope);
+  tcase_add_test(coll, random_initializers_need_the_random_ops);
+  tcase_add_test(coll, seeds_follow_tensorflows_rule);
+  tcase_add_test(coll, control_dependencies_apply_to_new_ops);
+  suite_add_tcase(s, coll);
+  TCase *ops = tcase_create("ops");
+  tcase_add_checked_fixture(ops, setup, teardown);
+  tcase_add_test(ops, shape_errors_name_both_ops_and_shapes);
+  tcase_add_test(ops, shapes_are_inferred_at_build_time);
+  tcase_add_test(ops, shape_ops_fold_known_shapes);
+  tcase_add_test(ops, unknown_op_types_are_unimplemented);
+  tcase_add_test(ops, attr_defaults_are_filled);
+  tcase_add_test(ops, builder_checks_attrs_against_the_schema);
+  tcase_add_test(ops, generic_builder_makes_any_registered_op);
+  tcase_add_test(ops, null_inputs_chain_to_one_error);
+  tcase_add_test(ops, default_graph_is_reset);
+  tcase_add_test(ops, inputs_from_another_graph_are_refused);
+  tcase_add_test(ops, transpose_and_tile_kernels_move_elements);
+  tcase_add_test(ops, reshape_and_concat_kernels);
+  tcase_add_test(ops, assign_kernels_update_the_variable_slot);
+  tcase_add_test(ops, placeholder_kernel_asks_for_a_feed);
+  suite_add_tcase(s, ops);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(graph_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
