@@ -715,9 +715,26 @@ START_TEST(assign_kernels_update_the_variable_slot) {
   ck_assert_ptr_ne(slot, init); /* the variable holds its own copy */
   tensor_unref(out[0]);
   out[0] = NULL;
+  /* assigning again with nobody else holding the value writes in place */
+  tensor_t *first = slot;
+  ck_assert_int_eq(run(tfm_variable_initializer(var), (tensor_t *[]){slot, init}, 2, out, &slot), TFM_OK);
+  tensor_unref(out[0]);
+  out[0] = NULL;
+  ck_assert_ptr_eq(slot, first);
   ck_assert_int_eq(run(tfm_output_op(add), (tensor_t *[]){slot, delta}, 2, out, &slot), TFM_OK);
+  tensor_unref(out[0]);
+  out[0] = NULL;
+  ck_assert_ptr_eq(slot, first);
   for (int i = 0; i < 3; i++) ck_assert_float_eq(TENSOR_F32(slot)[i], v[i] + d[i]);
   ck_assert_float_eq(TENSOR_F32(init)[0], 1); /* the initial value is untouched */
+  /* a value someone holds (as a fetch would) is never changed: copy on write */
+  tensor_ref(first);
+  ck_assert_int_eq(run(tfm_output_op(add), (tensor_t *[]){slot, delta}, 2, out, &slot), TFM_OK);
+  ck_assert_ptr_ne(slot, first);
+  ck_assert_float_eq(TENSOR_F32(first)[0], v[0] + d[0]);
+  ck_assert_float_eq(TENSOR_F32(slot)[0], v[0] + 2 * d[0]);
+  tensor_unref(first); /* the fetcher's reference */
+  tensor_unref(first); /* the executor's part: release the replaced value */
   tensor_unref(out[0]);
   tensor_unref(slot);
   tensor_unref(init);

@@ -4,7 +4,10 @@
  * Contract with the executor: a variable's value lives in a slot the session
  * owns. For an OP_VARIABLE op the kernel receives that slot as c->ref (NULL or
  * *c->ref NULL: not initialised); for an OP_REF_INPUT0 op c->ref is the slot of
- * the variable feeding input 0, and c->in[0] its current tensor. */
+ * the variable feeding input 0, and c->in[0] its current tensor. A kernel that
+ * gives the variable a new tensor stores it in *c->ref (handing over one
+ * reference) and leaves the old one alone: the executor retires it once no run
+ * can still read it. */
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -87,7 +90,6 @@ static tfm_code assign_compute(kctx_t *c) {
   } else {
     tensor_t *copy = tensor_copy(v, c->st);
     if (!copy) return kctx_error(c, TFM_RESOURCE_EXHAUSTED, "out of memory copying the value");
-    tensor_unref(cur);
     *c->ref = copy;
   }
   kctx_set_output(c, 0, *c->ref);
@@ -106,7 +108,6 @@ static tfm_code assign_update(kctx_t *c, ew_binary_t op) {
   if (atomic_load(&cur->refs) > 1) { /* copy on write: a fetched value must not change */
     tensor_t *copy = tensor_copy(cur, c->st);
     if (!copy) return kctx_error(c, TFM_RESOURCE_EXHAUSTED, "out of memory copying the variable");
-    tensor_unref(cur);
     *c->ref = cur = copy;
   }
   if (kern_binary(op, cur, c->in[1], cur, c->st) != TFM_OK) return status_code(c->st);
