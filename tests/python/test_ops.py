@@ -113,6 +113,17 @@ def test_conv2d_bias_add_and_max_pool_match_loops():
     assert np.array_equal(got_pool[0], pool)
 
 
+@need("tfm_random_uniform", "tfm_get_variable")
+def test_glorot_uniform_variable_stays_within_its_limit():
+    g = tf.get_variable("g", [40, 60], initializer=tf.glorot_uniform_initializer(seed=1))
+    with tf.Session() as sess:
+        sess.run(g.initializer)
+        gv = sess.run(g)
+    limit = np.sqrt(6.0 / (40 + 60))
+    # uniform on [-limit, limit]: standard deviation limit / sqrt(3)
+    assert np.abs(gv).max() <= limit and abs(gv.std() - limit / np.sqrt(3)) < 0.05 * limit
+
+
 @need("tfm_random_normal", "tfm_random_uniform", "tfm_truncated_normal")
 def test_random_ops_have_the_asked_moments_and_seeds_repeat():
     tf.set_random_seed(3)
@@ -139,14 +150,10 @@ def test_variables_assign_and_initializers():
     with tf.variable_scope("s"):
         c = tf.get_variable("c", [2, 2], initializer=tf.constant_initializer(0.25))
         z = tf.get_variable("z", [3], dtype=tf.int32, initializer=tf.zeros_initializer())
-        g = tf.get_variable("g", [40, 60], initializer=tf.glorot_uniform_initializer(seed=1))
     add = v.assign_add([1.0, 1.0])
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         assert np.array_equal(sess.run(c), np.full((2, 2), 0.25)) and sess.run(z).dtype == np.int32
-        limit = np.sqrt(6.0 / 100)
-        gv = sess.run(g)
-        assert np.abs(gv).max() <= limit and gv.std() > limit / 3
         sess.run(add)
         assert np.array_equal(sess.run(v), [2.0, 3.0])
         sess.run(tf.assign(v, [5.0, 6.0]))

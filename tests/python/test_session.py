@@ -9,7 +9,8 @@ import tfmini as tf
 from tfmini import _lib, numpy_interop
 from conftest import RUN, TRAIN, need
 
-pytestmark = need(RUN, "tfm_add", "tfm_mul")
+pytestmark = need(RUN)
+ARITH = ["tfm_add", "tfm_mul"]
 
 
 def test_fetches_of_any_nesting_come_back_in_the_same_structure():
@@ -27,6 +28,7 @@ def test_fetches_of_any_nesting_come_back_in_the_same_structure():
     assert out["op"] is None and out["name"] == 3
 
 
+@need(ARITH)
 def test_feeds_by_tensor_or_name_with_numpy_scalars_and_lists():
     x = tf.placeholder(tf.float32, [None], name="x")
     y = x * 2.0 + 1.0
@@ -36,6 +38,7 @@ def test_feeds_by_tensor_or_name_with_numpy_scalars_and_lists():
         assert np.allclose(sess.run(y, {x: np.arange(4.0)}), np.arange(4.0) * 2 + 1)  # float64 converted
 
 
+@need(ARITH)
 def test_wrong_feed_shape_is_invalid_argument_naming_the_placeholder():
     x = tf.placeholder(tf.float32, [8], name="points")
     y = x + 1.0
@@ -45,6 +48,7 @@ def test_wrong_feed_shape_is_invalid_argument_naming_the_placeholder():
     assert "points" in info.value.message
 
 
+@need(ARITH)
 def test_missing_feed_is_invalid_argument_naming_the_placeholder():
     x = tf.placeholder(tf.float32, [2], name="needed")
     with tf.Session() as sess:
@@ -91,6 +95,7 @@ def test_session_keeps_its_graph_alive():
 
 
 @need("tfm_session_make_callable", "tfm_callable_run")
+@need(ARITH)
 def test_make_callable_runs_with_positional_feeds():
     x = tf.placeholder(tf.float32, [2])
     y = x * 3.0
@@ -107,6 +112,7 @@ def _rss_kb():
 
 
 @need(TRAIN)
+@need(ARITH)
 def test_no_leak_over_ten_thousand_training_steps():
     x = tf.placeholder(tf.float32, [8])
     y = tf.placeholder(tf.float32, [8])

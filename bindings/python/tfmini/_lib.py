@@ -285,7 +285,8 @@ for _name, (_res, _args) in _DECLS.items():
 
 def has(name):
     """Whether the loaded library exports C function `name`."""
-    return not getattr(getattr(fn, name, None), "missing", True)
+    f = getattr(fn, name, None)
+    return f is not None and not getattr(f, "missing", False)
 
 
 # ---- calling with a status ----
