@@ -158,3 +158,16 @@ def test_variables_assign_and_initializers():
         assert np.array_equal(sess.run(v), [2.0, 3.0])
         sess.run(tf.assign(v, [5.0, 6.0]))
         assert np.array_equal(v.eval(sess), [5.0, 6.0])
+
+
+@need("tfm_reshape", "tfm_expand_dims", "tfm_squeeze", "tfm_shape", "tfm_zeros", "tfm_fill", "tfm_op_builder_new")
+def test_shape_ops_and_generic_builder_ops_match_numpy():
+    a = tf.constant(A)
+    got = run([tf.shape(a), tf.expand_dims(a, 0), tf.squeeze(tf.zeros([1, 3, 1])), tf.zeros_like(a),
+               tf.reshape(a, [-1]), tf.concat([a, a], 0), tf.stack([a, a], axis=1),
+               tf.size(a), tf.rank(a)])
+    assert got[0].dtype == np.int32 and np.array_equal(got[0], [3, 4])
+    assert got[1].shape == (1, 3, 4) and got[2].shape == (3,) and np.array_equal(got[3], np.zeros((3, 4)))
+    assert np.array_equal(got[4], A.ravel())
+    assert np.array_equal(got[5], np.concatenate([A, A], 0)) and np.array_equal(got[6], np.stack([A, A], 1))
+    assert got[7] == 12 and got[8] == 2

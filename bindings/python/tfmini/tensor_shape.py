@@ -117,7 +117,9 @@ class TensorShape:
     def __str__(self):
         if self._dims is None:
             return "<unknown>"
-        return "(%s)" % ", ".join(str(d) for d in self._dims) + ("," if len(self._dims) == 1 else "")
+        if len(self._dims) == 1:
+            return "(%s,)" % self._dims[0]
+        return "(%s)" % ", ".join(str(d) for d in self._dims)
 
 
 def as_shape(shape):
