@@ -171,3 +171,40 @@ def test_variables_scopes_and_reuse():
     assert tf.trainable_variables() == [v, w, fresh]
     t = tf.Variable(1, trainable=False, name="t")
     assert t in tf.global_variables() and t not in tf.trainable_variables()
+
+
+def test_dropped_graphs_free_their_library_memory_without_gc():
+    import gc
+    from tfmini import _lib
+
+    def build_and_drop():
+        g = tf.Graph()
+        with g.as_default():
+            x = tf.placeholder(tf.float32, [4], name="x")
+            for i in range(20):
+                tf.add_to_collection("c", tf.constant(float(i)))
+            g.get_collection("c")
+            assert g.get_tensor_by_name("x:0") is x
+
+    build_and_drop()
+    gc.disable()
+    try:
+        before = _lib.fn.tfm_debug_bytes_in_use()
+        for _ in range(50):
+            build_and_drop()
+        assert _lib.fn.tfm_debug_bytes_in_use() == before
+    finally:
+        gc.enable()
+
+
+def test_wrappers_are_one_per_handle_while_held():
+    c = tf.constant(1.0, name="held")
+    op = c.op
+    assert c.op is op and tf.get_default_graph().get_operation_by_name("held") is op
+
+
+@need("tfm_op_builder_new")
+def test_a_list_holding_tensors_is_packed():
+    a = tf.constant(1.0)
+    packed = tf.convert_to_tensor([a, 2.0, a])
+    assert packed.op.type == "Pack" and packed.shape.as_list() == [3]

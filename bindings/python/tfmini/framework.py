@@ -1,12 +1,14 @@
 """Graph, Operation and Tensor: Python objects over the library's graph handles.
 
 A Graph owns its C graph (freed when the Graph object goes). Operation and Tensor
-objects are created once per C handle and cached in their Graph, so identity works
-(a Tensor as a dict key, `t.op is u.op`); they keep their Graph alive.
+objects keep their Graph alive. The Graph caches them weakly, one per C handle, so
+identity holds while anyone holds them (a Tensor as a dict key, `t.op is u.op`)
+and no reference cycle delays freeing the C graph.
 """
 import contextlib
 import ctypes
 import re
+import weakref
 
 import numpy as np
 
@@ -40,9 +42,9 @@ class Graph:
 
     def __init__(self):
         self._handle = _lib.call(fn.tfm_graph_new)
-        self._ops = {}
-        self._tensors = {}
-        self._variables = {}
+        self._ops = weakref.WeakValueDictionary()
+        self._tensors = weakref.WeakValueDictionary()
+        self._variables = weakref.WeakValueDictionary()
         self._py_collections = {}  # items the library cannot hold (arbitrary Python objects)
         self._finalized = False
         self.seed = None
@@ -87,20 +89,23 @@ class Graph:
     def _wrap_op(self, ptr):
         op = self._ops.get(ptr)
         if op is None:
-            op = self._ops[ptr] = Operation(self, ptr)
+            op = Operation(self, ptr)
+            self._ops[ptr] = op
         return op
 
     def _wrap_tensor(self, ptr):
         t = self._tensors.get(ptr)
         if t is None:
-            t = self._tensors[ptr] = Tensor(self, ptr)
+            t = Tensor(self, ptr)
+            self._tensors[ptr] = t
         return t
 
     def _wrap_variable(self, ptr):
         v = self._variables.get(ptr)
         if v is None:
             from .variables import Variable
-            v = self._variables[ptr] = Variable._from_handle(self, ptr)
+            v = Variable._from_handle(self, ptr)
+            self._variables[ptr] = v
         return v
 
     # ---- lookups ----
@@ -576,8 +581,17 @@ def convert_to_tensor(value, dtype=None, name=None, graph=None):
         return value
     if isinstance(value, Operation):
         raise TypeError("Can not convert an Operation (%s) into a Tensor." % value.name)
+    if isinstance(value, (list, tuple)) and _holds_tensors(value):
+        from .array_ops import stack  # [t1, t2] packs, as in TensorFlow
+        graph = graph or graph_of(value)
+        return stack([convert_to_tensor(v, dtype, graph=graph) for v in value], name=name or "packed")
     arr = numpy_interop.to_ndarray(value, dtype)
     return constant_from_array(graph or get_default_graph(), arr, name or "Const")
+
+
+def _holds_tensors(value):
+    return any(isinstance(v, (Tensor, TensorOperators)) or
+               (isinstance(v, (list, tuple)) and _holds_tensors(v)) for v in value)
 
 
 def convert_like(value, other):
