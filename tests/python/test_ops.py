@@ -171,3 +171,23 @@ def test_shape_ops_and_generic_builder_ops_match_numpy():
     assert np.array_equal(got[4], A.ravel())
     assert np.array_equal(got[5], np.concatenate([A, A], 0)) and np.array_equal(got[6], np.stack([A, A], 1))
     assert got[7] == 12 and got[8] == 2
+
+
+@need("tfm_op_builder_new", "tfm_add")
+def test_numpy_operands_defer_to_tensor_operators():
+    a = tf.constant(A)
+    got = run([np.float32(2.0) * a, B + a])
+    assert np.allclose(got[0], 2 * A) and np.allclose(got[1], A + B)
+
+
+@need("tfm_op_builder_new", "tfm_add", "tfm_matmul")  # the math op family is in
+def test_where_range_tile_and_comparisons_match_numpy():
+    a, b = tf.constant(A), tf.constant(B)
+    got = run([tf.where(a < b, a, b), tf.range(2, 11, 3), tf.range(5), tf.tile(a, [2, 1]),
+               a >= b, tf.equal(a, a), tf.squared_difference(a, b), tf.argmax(a, axis=1)])
+    assert np.array_equal(got[0], np.where(A < B, A, B))
+    assert np.array_equal(got[1], np.arange(2, 11, 3)) and got[1].dtype == np.int32
+    assert np.array_equal(got[2], np.arange(5)) and np.array_equal(got[3], np.tile(A, [2, 1]))
+    assert got[4].dtype == np.bool_ and np.array_equal(got[4], A >= B) and got[5].all()
+    assert np.allclose(got[6], (A.astype(np.float64) - B) ** 2, rtol=1e-5)
+    assert got[7].dtype == np.int64 and np.array_equal(got[7], A.argmax(axis=1))

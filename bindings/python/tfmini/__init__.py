@@ -14,10 +14,10 @@ from .math_ops import (add, subtract, multiply, divide, div, truediv, realdiv, f
                        abs, sign, reciprocal, rsqrt, floor, less, less_equal, greater, greater_equal, equal,
                        not_equal, logical_and, logical_or, logical_not, add_n, cast, to_float, to_double,
                        to_int32, to_int64, matmul, reduce_sum, reduce_mean, reduce_max, reduce_min,
-                       reduce_prod, argmax, argmin)
+                       reduce_prod, argmax, argmin, where, range)
 from .array_ops import (constant, placeholder, placeholder_with_default, zeros, ones, zeros_like, ones_like,
                         fill, identity, stop_gradient, reshape, transpose, expand_dims, squeeze, shape, size,
-                        rank, concat, stack)
+                        rank, concat, stack, tile)
 from .random_ops import set_random_seed, random_normal, random_uniform, truncated_normal
 from .init_ops import (zeros_initializer, ones_initializer, constant_initializer, random_normal_initializer,
                        truncated_normal_initializer, random_uniform_initializer, glorot_uniform_initializer)

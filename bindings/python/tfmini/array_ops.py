@@ -188,6 +188,13 @@ def stack(values, axis=0, name="stack"):
                            attrs={"N": len(tensors), "T": tensors[0].dtype, "axis": int(axis)}).outputs[0]
 
 
+def tile(input, multiples, name=None):  # noqa: A002
+    graph = graph_of(input)
+    x = convert_to_tensor(input, graph=graph)
+    m = convert_to_tensor(_static_dims(multiples, "tf.tile"), dtypes.int32, graph=graph)
+    return graph.create_op("Tile", [x, m], name=name, attrs={"T": x.dtype, "Tmultiples": dtypes.int32}).outputs[0]
+
+
 def strided_slice_from_key(tensor, key):
     """tensor[key] for ints, slices (with steps), Ellipsis and tf.newaxis (StridedSlice)."""
     if not isinstance(key, tuple):

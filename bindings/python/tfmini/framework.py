@@ -439,7 +439,7 @@ class TensorOperators:
         raise TypeError("Tensor objects are only iterable when eager execution is enabled.")
 
     __hash__ = object.__hash__
-    __array_priority__ = 100  # NumPy defers to our reflected operators
+    __array_ufunc__ = None  # NumPy operands defer to our reflected operators
 
 
 def _math():

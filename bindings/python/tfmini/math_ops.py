@@ -109,7 +109,7 @@ def minimum(x, y, name=None):
 
 
 def squared_difference(x, y, name=None):
-    return square(subtract(x, y), name)
+    return _generic_binary("SquaredDifference", x, y, name)
 
 
 def negative(x, name=None):
@@ -303,3 +303,23 @@ def argmin(input, axis=None, name=None, dimension=None, output_type=dtypes.int64
     axis_t = convert_to_tensor(0 if axis is None else int(axis), graph=graph_of(input))
     return generic("ArgMin", [input, axis_t], name,
                    attrs={"Tidx": dtypes.int32, "output_type": dtypes.as_dtype(output_type)})
+
+
+def where(condition, x=None, y=None, name=None):
+    """tf.where(condition, x, y): element-wise choice (Select). The one-argument form
+    (indices of true elements) is not supported."""
+    if x is None or y is None:
+        raise errors.unimplemented("tf.where(condition) without x and y (indices of true elements)")
+    graph, x, y = _pair(x, y)
+    cond = convert_to_tensor(condition, dtypes.bool, graph=graph)
+    return graph.create_op("Select", [cond, x, y], name=name, attrs={"T": x.dtype}).outputs[0]
+
+
+def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001 - TensorFlow's name
+    if limit is None:
+        start, limit = 0, start
+    graph = graph_of(start, limit, delta)
+    if dtype is None:
+        dtype = dtypes.float32 if any(isinstance(v, float) for v in (start, limit, delta)) else dtypes.int32
+    args = [convert_to_tensor(v, dtype, graph=graph) for v in (start, limit, delta)]
+    return graph.create_op("Range", args, name=name, attrs={"Tidx": args[0].dtype}).outputs[0]
