@@ -751,6 +751,139 @@ START_TEST(placeholder_kernel_asks_for_a_feed) {
 }
 END_TEST
 
+
+static tensor_t *iota(int64_t d0, int64_t d1) {
+  tfm_tensor *t = tfm_tensor_new(TFM_FLOAT, (int64_t[]){d0, d1}, 2, st);
+  for (int64_t i = 0; i < d0 * d1; i++) ((float *)tfm_tensor_data(t))[i] = (float)i;
+  return t;
+}
+
+static tfm_op *build(const char *type, tfm_output *const *in, int n, const char *attr, int64_t v) {
+  tfm_op_builder *b = tfm_op_builder_new(g, type, NULL, st);
+  tfm_op_builder_add_inputs(b, in, n);
+  if (attr) tfm_op_builder_set_attr_int(b, attr, v);
+  tfm_op *op = tfm_op_builder_finish(b, st);
+  OK();
+  return op;
+}
+
+START_TEST(slice_pad_unpack_kernels_copy_boxes) {
+  tensor_t *x = iota(3, 4), *out[4] = {NULL};
+  tfm_output *xp = ph("x", 3, 4);
+  tfm_output *begin = tfm_constant_i32(g, (int32_t[]){1, 1}, 2, NULL, st);
+  tfm_output *size = tfm_constant_i32(g, (int32_t[]){2, -1}, 2, NULL, st);
+  tfm_op *sl = build("Slice", (tfm_output *[]){xp, begin, size}, 3, NULL, 0);
+  ck_assert_int_eq(tfm_output_dim(tfm_op_output(sl, 0), 0), 2);
+  ck_assert_int_eq(tfm_output_dim(tfm_op_output(sl, 0), 1), 3);
+  ck_assert_int_eq(run(sl, (tensor_t *[]){x, begin->const_value, size->const_value}, 3, out, NULL), TFM_OK);
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 3; j++) ck_assert_float_eq(TENSOR_F32(out[0])[i * 3 + j], (1 + i) * 4 + 1 + j);
+  tensor_unref(out[0]);
+  out[0] = NULL;
+  /* out of bounds is a build-time error */
+  tfm_output *big = tfm_constant_i32(g, (int32_t[]){3, 1}, 2, NULL, st);
+  tfm_op_builder *b = tfm_op_builder_new(g, "Slice", "bad", st);
+  tfm_op_builder_add_inputs(b, (tfm_output *[]){xp, begin, big}, 3);
+  ck_assert_ptr_null(tfm_op_builder_finish(b, st));
+  HAS(tfm_status_message(st), "[3,4]");
+  tfm_status_clear(st);
+  /* Pad [[1,0],[0,2]]: one row above, two columns right, zeros */
+  shape_t ps = {.rank = 2, .dim = {2, 2}};
+  tensor_t *pt = tensor_new(TFM_INT32, &ps, st);
+  int32_t pv[] = {1, 0, 0, 2};
+  memcpy(pt->data, pv, sizeof pv);
+  tfm_output *pads = tfm_constant(g, pt, "pads", st);
+  tfm_op *pad = build("Pad", (tfm_output *[]){xp, pads}, 2, NULL, 0);
+  ck_assert_int_eq(tfm_output_dim(tfm_op_output(pad, 0), 0), 4);
+  ck_assert_int_eq(tfm_output_dim(tfm_op_output(pad, 0), 1), 6);
+  ck_assert_int_eq(run(pad, (tensor_t *[]){x, pt}, 2, out, NULL), TFM_OK);
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 6; j++)
+      ck_assert_float_eq(TENSOR_F32(out[0])[i * 6 + j], i >= 1 && j < 4 ? (i - 1) * 4 + j : 0);
+  tensor_unref(out[0]);
+  out[0] = NULL;
+  /* Unpack along axis 1: four columns */
+  tfm_op_builder *ub = tfm_op_builder_new(g, "Unpack", NULL, st);
+  tfm_op_builder_add_input(ub, xp);
+  tfm_op_builder_set_attr_int(ub, "num", 4);
+  tfm_op_builder_set_attr_int(ub, "axis", 1);
+  tfm_op *un = tfm_op_builder_finish(ub, st);
+  OK();
+  ck_assert_int_eq(tfm_op_num_outputs(un), 4);
+  ck_assert_int_eq(tfm_output_dim(tfm_op_output(un, 3), 0), 3);
+  ck_assert_int_eq(run(un, (tensor_t *[]){x}, 1, out, NULL), TFM_OK);
+  for (int k = 0; k < 4; k++) {
+    for (int i = 0; i < 3; i++) ck_assert_float_eq(TENSOR_F32(out[k])[i], i * 4 + k);
+    tensor_unref(out[k]);
+  }
+  tensor_unref(pt);
+  tensor_unref(x);
+}
+END_TEST
+
+/* Runs op's gradient function with the given output gradients. */
+static output_t **grad(tfm_op *op, output_t **dy, output_t **dx) {
+  for (int i = 0; i < op->n_inputs; i++) dx[i] = NULL;
+  grad_ctx_t c = {.g = g, .op = op, .dy = dy, .n_dy = op->n_outputs, .dx = dx, .n_dx = op->n_inputs, .st = st};
+  ck_assert_ptr_nonnull(op->def->gradient);
+  ck_assert_int_eq(op->def->gradient(&c), TFM_OK);
+  return dx;
+}
+
+START_TEST(layout_gradients_route_dy_back) {
+  tfm_output *x = ph("x", 2, 3), *x2 = ph("x2", 4, 3);
+  output_t *dx[4];
+  /* Reshape: dy [6] back to [2,3] */
+  tfm_output *r = tfm_reshape(g, x, (int64_t[]){6}, 1, NULL, st);
+  tfm_output *dy6 = tfm_placeholder(g, TFM_FLOAT, (int64_t[]){6}, 1, "dy6", st);
+  grad(tfm_output_op(r), (output_t *[]){dy6}, dx);
+  ck_assert_str_eq(dx[0]->node->type, "Reshape");
+  ck_assert_int_eq(tfm_output_dim(dx[0], 1), 3);
+  ck_assert_ptr_null(dx[1]);
+  /* Transpose: dy [3,2] back through the inverse permutation */
+  tfm_output *t = tfm_transpose(g, x, (int32_t[]){1, 0}, 2, NULL, st);
+  tfm_output *dy32 = ph("dy32", 3, 2);
+  grad(tfm_output_op(t), (output_t *[]){dy32}, dx);
+  ck_assert_str_eq(dx[0]->node->type, "Transpose");
+  ck_assert_int_eq(tfm_output_dim(dx[0], 0), 2);
+  /* Concat along 0: slices [2,3] at 0 and [4,3] at 2 */
+  tfm_output *axis = tfm_scalar(g, 0, TFM_INT32, NULL, st);
+  tfm_op *cat = build("ConcatV2", (tfm_output *[]){x, x2, axis}, 3, "N", 2);
+  tfm_output *dy63 = ph("dy63", 6, 3);
+  grad(cat, (output_t *[]){dy63}, dx);
+  ck_assert_str_eq(dx[1]->node->type, "Slice");
+  ck_assert_int_eq(tfm_output_dim(dx[0], 0), 2);
+  ck_assert_int_eq(tfm_output_dim(dx[1], 0), 4);
+  ck_assert_int_eq(TENSOR_I32(dx[1]->node->inputs[1]->const_value)[0], 2);
+  ck_assert_ptr_null(dx[2]);
+  /* Pack <-> Unpack */
+  tfm_op *pk = build("Pack", (tfm_output *[]){x, x}, 2, "N", 2);
+  tfm_output *dy223 = tfm_placeholder(g, TFM_FLOAT, (int64_t[]){2, 2, 3}, 3, "dy223", st);
+  grad(pk, (output_t *[]){dy223}, dx);
+  ck_assert_str_eq(dx[0]->node->type, "Unpack");
+  ck_assert_ptr_eq(dx[1], &dx[0]->node->outputs[1]);
+  ck_assert_int_eq(tfm_output_dim(dx[1], 1), 3);
+  /* Slice -> Pad to the input's shape, and Pad -> Slice back */
+  tfm_output *begin = tfm_constant_i32(g, (int32_t[]){0, 1}, 2, NULL, st);
+  tfm_output *size = tfm_constant_i32(g, (int32_t[]){2, 2}, 2, NULL, st);
+  tfm_op *sl = build("Slice", (tfm_output *[]){x, begin, size}, 3, NULL, 0);
+  tfm_output *dy22 = ph("dy22", 2, 2);
+  grad(sl, (output_t *[]){dy22}, dx);
+  ck_assert_str_eq(dx[0]->node->type, "Pad");
+  ck_assert_int_eq(tfm_output_dim(dx[0], 1), 3);
+  tfm_op *pad = tfm_output_op(dx[0]);
+  grad(pad, (output_t *[]){x}, dx);
+  ck_assert_str_eq(dx[0]->node->type, "Slice");
+  ck_assert_int_eq(tfm_output_dim(dx[0], 0), 2);
+  ck_assert_int_eq(tfm_output_dim(dx[0], 1), 2);
+  /* Identity passes dy through */
+  tfm_output *id = tfm_identity(g, x, NULL, st);
+  grad(tfm_output_op(id), (output_t *[]){x2}, dx);
+  ck_assert_ptr_eq(dx[0], x2);
+  OK();
+}
+END_TEST
+
 static Suite *graph_suite(void) {
   Suite *s = suite_create("graph");
   TCase *names = tcase_create("names");
@@ -790,6 +923,8 @@ static Suite *graph_suite(void) {
   tcase_add_test(ops, reshape_and_concat_kernels);
   tcase_add_test(ops, assign_kernels_update_the_variable_slot);
   tcase_add_test(ops, placeholder_kernel_asks_for_a_feed);
+  tcase_add_test(ops, slice_pad_unpack_kernels_copy_boxes);
+  tcase_add_test(ops, layout_gradients_route_dy_back);
   suite_add_tcase(s, ops);
   return s;
 }

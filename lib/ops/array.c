@@ -1,6 +1,6 @@
 /* Array ops: constants, placeholders, identity, and ops that only move or
  * describe elements (Reshape, Shape, Size, Rank, ExpandDims, Squeeze, Transpose,
- * Fill, ZerosLike, OnesLike, Tile, Range, Pack, ConcatV2, InvertPermutation).
+ * Fill, ZerosLike, OnesLike, Range). Ops that rearrange elements are in layout.c.
  * Each op's attrs, shape function, kernel, gradient and public builder sit
  * together. Shape functions also compute const_value when it is cheap and the
  * inputs are known (Shape of a fully known shape), so that Reshape(x, Shape(y))
@@ -11,17 +11,6 @@
 #include "kernels/kernels.h"
 #include "ops/build.h"
 #include "tfmini/ops.h"
-
-#define T_ATTR(dflt) {"T", ATTR_TYPE, {.kind = (dflt) ? ATTR_TYPE : ATTR_NONE, .u.type = (dflt)}}
-#define INDEX_ATTR(nm) {nm, ATTR_TYPE, {.kind = ATTR_TYPE, .u.type = TFM_INT32}}
-
-static const char *oname(const output_t *o, char *buf, size_t cap) { return output_name(o, buf, cap); }
-
-/* Sets output i to a known constant (takes the reference). */
-static void set_const(node_t *n, int i, tensor_t *t) {
-  tensor_unref(n->outputs[i].const_value);
-  n->outputs[i].const_value = t;
-}
 
 /* Copies the known dims of a shape into an int vector constant of dtype dt. */
 static tensor_t *shape_to_tensor(const shape_t *s, tfm_dtype dt) {
@@ -41,15 +30,6 @@ static int64_t num_elements_or(const shape_t *s, int64_t fallback) {
   return n;
 }
 
-/* A view of t's buffer with another shape (no allocation; for kernels). */
-static tensor_t view_as(const tensor_t *t, const shape_t *s) {
-  tensor_t v = *t;
-  atomic_init(&v.refs, 1);
-  v.shape = *s;
-  v.dealloc = NULL;
-  return v;
-}
-
 /* ---- Const ---- */
 
 static const attr_def_t const_attrs[] = {
@@ -64,7 +44,7 @@ static tfm_code const_infer(node_t *n, tfm_status *st) {
                       dtype_name((tfm_dtype)dt), dtype_name(v->u.tensor->dtype));
   n->outputs[0].dtype = v->u.tensor->dtype;
   n->outputs[0].shape = v->u.tensor->shape;
-  set_const(n, 0, tensor_ref(v->u.tensor));
+  output_set_const(n, 0, tensor_ref(v->u.tensor));
   return TFM_OK;
 }
 
@@ -153,12 +133,12 @@ TFM_API tfm_output *tfm_placeholder(tfm_graph *g, tfm_dtype dtype, const int64_t
 
 /* ---- Identity ---- */
 
-static const attr_def_t t_only_attrs[] = {T_ATTR(0), {NULL}};
+static const attr_def_t t_only_attrs[] = {T_ATTR_REQUIRED, {NULL}};
 
 static tfm_code identity_infer(node_t *n, tfm_status *st) {
   tfm_code rc = infer_same_as_input0(n, st);
   if (rc == TFM_OK && n->inputs[0]->const_value)
-    set_const(n, 0, tensor_ref(n->inputs[0]->const_value));
+    output_set_const(n, 0, tensor_ref(n->inputs[0]->const_value));
   return rc;
 }
 
@@ -180,7 +160,7 @@ TFM_API tfm_output *tfm_identity(tfm_graph *g, tfm_output *x, const char *name, 
 
 /* ---- Reshape ---- */
 
-static const attr_def_t reshape_attrs[] = {T_ATTR(0), INDEX_ATTR("Tshape"), {NULL}};
+static const attr_def_t reshape_attrs[] = {T_ATTR_REQUIRED, INDEX_ATTR("Tshape"), {NULL}};
 
 /* Resolves one -1 in `want` against `count` elements. `count` < 0: unknown. */
 static tfm_code reshape_resolve(const node_t *n, const shape_t *in, const int64_t *dims, int rank,
@@ -216,8 +196,8 @@ mismatch:
   return node_error(n, st, TFM_INVALID_ARGUMENT,
                     "cannot reshape a tensor with %lld elements (shape %s, '%s') to shape %s "
                     "('%s', %lld elements)",
-                    (long long)count, shape_str(in, is), oname(n->inputs[0], xn, sizeof xn),
-                    shape_str(&want, ws), oname(n->inputs[1], sn, sizeof sn), (long long)known);
+                    (long long)count, shape_str(in, is), output_name(n->inputs[0], xn, sizeof xn),
+                    shape_str(&want, ws), output_name(n->inputs[1], sn, sizeof sn), (long long)known);
 }
 
 static tfm_code reshape_infer(node_t *n, tfm_status *st) {
@@ -240,7 +220,7 @@ static tfm_code reshape_infer(node_t *n, tfm_status *st) {
   if (reshape_resolve(n, &x->shape, dims, rank, &n->outputs[0].shape, st) != TFM_OK)
     return TFM_INVALID_ARGUMENT;
   if (x->const_value && shape_is_fully_defined(&n->outputs[0].shape))
-    set_const(n, 0, tensor_reshaped(x->const_value, &n->outputs[0].shape, NULL));
+    output_set_const(n, 0, tensor_reshaped(x->const_value, &n->outputs[0].shape, NULL));
   return TFM_OK;
 }
 
@@ -311,8 +291,8 @@ TFM_API tfm_output *tfm_reshape(tfm_graph *g, tfm_output *x, const int64_t *dims
 
 /* ---- Shape, Size, Rank ---- */
 
-static const attr_def_t shape_attrs[] = {T_ATTR(0), INDEX_ATTR("out_type"), {NULL}};
-static const attr_def_t rank_attrs[] = {T_ATTR(0), {NULL}};
+static const attr_def_t shape_attrs[] = {T_ATTR_REQUIRED, INDEX_ATTR("out_type"), {NULL}};
+static const attr_def_t rank_attrs[] = {T_ATTR_REQUIRED, {NULL}};
 
 static tfm_code out_type_ok(node_t *n, tfm_dtype *dt, tfm_status *st) {
   *dt = (tfm_dtype)node_attr_type(n, "out_type", TFM_INT32);
@@ -328,7 +308,7 @@ static tfm_code shape_infer(node_t *n, tfm_status *st) {
   const shape_t *in = &n->inputs[0]->shape;
   n->outputs[0].dtype = dt;
   n->outputs[0].shape = shape_vector(in->rank >= 0 ? in->rank : -1);
-  if (shape_is_fully_defined(in)) set_const(n, 0, shape_to_tensor(in, dt));
+  if (shape_is_fully_defined(in)) output_set_const(n, 0, shape_to_tensor(in, dt));
   return TFM_OK;
 }
 
@@ -354,7 +334,7 @@ static tfm_code size_infer(node_t *n, tfm_status *st) {
   n->outputs[0].dtype = dt;
   n->outputs[0].shape = shape_scalar();
   int64_t count = num_elements_or(&n->inputs[0]->shape, -1);
-  if (count >= 0) set_const(n, 0, int_scalar(dt, count));
+  if (count >= 0) output_set_const(n, 0, int_scalar(dt, count));
   return TFM_OK;
 }
 
@@ -373,7 +353,7 @@ static tfm_code rank_infer(node_t *n, tfm_status *st) {
   (void)st;
   n->outputs[0].dtype = TFM_INT32;
   n->outputs[0].shape = shape_scalar();
-  if (n->inputs[0]->shape.rank >= 0) set_const(n, 0, int_scalar(TFM_INT32, n->inputs[0]->shape.rank));
+  if (n->inputs[0]->shape.rank >= 0) output_set_const(n, 0, int_scalar(TFM_INT32, n->inputs[0]->shape.rank));
   return TFM_OK;
 }
 
@@ -386,7 +366,7 @@ TFM_API tfm_output *tfm_shape(tfm_graph *g, tfm_output *x, const char *name, tfm
 
 /* ---- ExpandDims, Squeeze ---- */
 
-static const attr_def_t expand_dims_attrs[] = {T_ATTR(0), INDEX_ATTR("Tdim"), {NULL}};
+static const attr_def_t expand_dims_attrs[] = {T_ATTR_REQUIRED, INDEX_ATTR("Tdim"), {NULL}};
 
 static tfm_code expand_shape(const node_t *n, const shape_t *in, int64_t axis, shape_t *out,
                              tfm_status *st) {
@@ -437,7 +417,7 @@ TFM_API tfm_output *tfm_expand_dims(tfm_graph *g, tfm_output *x, int axis, const
 }
 
 static const attr_def_t squeeze_attrs[] = {
-    T_ATTR(0), {"squeeze_dims", ATTR_LIST_I, {.kind = ATTR_LIST_I}}, {NULL}};
+    T_ATTR_REQUIRED, {"squeeze_dims", ATTR_LIST_I, {.kind = ATTR_LIST_I}}, {NULL}};
 
 static tfm_code squeeze_shape(const node_t *n, const shape_t *in, shape_t *out, tfm_status *st) {
   const attr_value_t *a = node_attr(n, "squeeze_dims");
@@ -496,147 +476,9 @@ TFM_API tfm_output *tfm_squeeze(tfm_graph *g, tfm_output *x, const int32_t *axes
   return op_build(graph_or_default(g), "Squeeze", name, &x, 1, &a, 1, st);
 }
 
-/* ---- Transpose, InvertPermutation ---- */
-
-static const attr_def_t transpose_attrs[] = {T_ATTR(0), INDEX_ATTR("Tperm"), {NULL}};
-
-static tfm_code check_perm(const node_t *n, const int64_t *perm, int count, int rank, tfm_status *st) {
-  bool seen[TFM_MAX_RANK] = {false};
-  if (count != rank)
-    return node_error(n, st, TFM_INVALID_ARGUMENT, "perm has %d entries for an input of rank %d", count, rank);
-  for (int i = 0; i < count; i++) {
-    if (perm[i] < 0 || perm[i] >= rank || seen[perm[i]])
-      return node_error(n, st, TFM_INVALID_ARGUMENT, "perm is not a permutation of 0..%d (entry %d is %lld)",
-                        rank - 1, i, (long long)perm[i]);
-    seen[perm[i]] = true;
-  }
-  return TFM_OK;
-}
-
-static tfm_code transpose_infer(node_t *n, tfm_status *st) {
-  const shape_t *in = &n->inputs[0]->shape;
-  int64_t perm[TFM_MAX_RANK];
-  int count;
-  n->outputs[0].dtype = n->inputs[0]->dtype;
-  n->outputs[0].shape = shape_unknown();
-  if (!input_const_ints(n, 1, perm, TFM_MAX_RANK, &count)) {
-    if (in->rank >= 0) {
-      n->outputs[0].shape.rank = in->rank;
-      for (int i = 0; i < in->rank; i++) n->outputs[0].shape.dim[i] = -1;
-    }
-    return TFM_OK;
-  }
-  if (in->rank < 0) {
-    n->outputs[0].shape.rank = count;
-    for (int i = 0; i < count; i++) n->outputs[0].shape.dim[i] = -1;
-    return TFM_OK;
-  }
-  if (check_perm(n, perm, count, in->rank, st) != TFM_OK) return TFM_INVALID_ARGUMENT;
-  n->outputs[0].shape.rank = in->rank;
-  for (int i = 0; i < count; i++) n->outputs[0].shape.dim[i] = in->dim[perm[i]];
-  return TFM_OK;
-}
-
-static tfm_code transpose_compute(kctx_t *c) {
-  const tensor_t *x = c->in[0];
-  int64_t perm64[TFM_MAX_RANK];
-  int perm[TFM_MAX_RANK];
-  if (c->in[1]->num_elements != x->shape.rank)
-    return kctx_error(c, TFM_INVALID_ARGUMENT, "perm has %lld entries for an input of rank %d",
-                      (long long)c->in[1]->num_elements, x->shape.rank);
-  for (int i = 0; i < x->shape.rank; i++) perm64[i] = tensor_get_i64(c->in[1], i);
-  if (check_perm(c->node, perm64, x->shape.rank, x->shape.rank, c->st) != TFM_OK)
-    return TFM_INVALID_ARGUMENT;
-  shape_t s = {.rank = x->shape.rank};
-  for (int i = 0; i < s.rank; i++) {
-    perm[i] = (int)perm64[i];
-    s.dim[i] = x->shape.dim[perm[i]];
-  }
-  tensor_t *out = kctx_alloc_output(c, 0, x->dtype, &s);
-  if (!out) return status_code(c->st);
-  return kern_transpose(x, perm, out, c->st);
-}
-
-static tfm_code transpose_grad(grad_ctx_t *g) {
-  if (!g->dy[0]) return TFM_OK;
-  output_t *p = g->op->inputs[1];
-  output_t *inv = op_build(g->g, "InvertPermutation", NULL, &p, 1, NULL, 0, g->st);
-  if (!inv) return status_code(g->st);
-  output_t *in[2] = {(output_t *)g->dy[0], inv};
-  g->dx[0] = op_build(g->g, "Transpose", NULL, in, 2, NULL, 0, g->st);
-  return g->dx[0] ? TFM_OK : status_code(g->st);
-}
-
-static tfm_code invert_perm_infer(node_t *n, tfm_status *st) {
-  const output_t *x = n->inputs[0];
-  if (x->dtype != TFM_INT32 && x->dtype != TFM_INT64)
-    return node_error(n, st, TFM_INVALID_ARGUMENT, "x must be int32 or int64, got %s", dtype_name(x->dtype));
-  infer_same_as_input0(n, st);
-  int64_t p[TFM_MAX_RANK];
-  int count;
-  if (input_const_ints(n, 0, p, TFM_MAX_RANK, &count)) {
-    if (check_perm(n, p, count, count, st) != TFM_OK) return TFM_INVALID_ARGUMENT;
-    int32_t inv[TFM_MAX_RANK];
-    for (int i = 0; i < count; i++) inv[p[i]] = i;
-    shape_t s = shape_vector(count);
-    tensor_t *t = tensor_new(x->dtype, &s, NULL);
-    if (t)
-      for (int i = 0; i < count; i++) {
-        if (t->dtype == TFM_INT64) TENSOR_I64(t)[i] = inv[i];
-        else TENSOR_I32(t)[i] = inv[i];
-      }
-    set_const(n, 0, t);
-  }
-  return TFM_OK;
-}
-
-static tfm_code invert_perm_compute(kctx_t *c) {
-  const tensor_t *x = c->in[0];
-  int64_t n = x->num_elements;
-  tensor_t *out = kctx_alloc_output(c, 0, x->dtype, &x->shape);
-  if (!out) return status_code(c->st);
-  for (int64_t i = 0; i < n; i++) {
-    int64_t p = tensor_get_i64(x, i);
-    if (p < 0 || p >= n) return kctx_error(c, TFM_INVALID_ARGUMENT, "entry %lld is %lld, outside [0, %lld)",
-                                           (long long)i, (long long)p, (long long)n);
-    if (out->dtype == TFM_INT64) TENSOR_I64(out)[p] = i;
-    else TENSOR_I32(out)[p] = (int32_t)i;
-  }
-  return TFM_OK;
-}
-
-TFM_API tfm_output *tfm_transpose(tfm_graph *g, tfm_output *x, const int32_t *perm, int n,
-                                  const char *name, tfm_status *st) {
-  if (!builder_inputs_ok("tfm_transpose", st, 1, x)) return NULL;
-  int32_t rev[TFM_MAX_RANK];
-  if (!perm) {
-    if (x->shape.rank < 0) {
-      status_set(st, TFM_INVALID_ARGUMENT,
-                 "tfm_transpose: perm is NULL and the rank of '%s' is unknown", x->node->name);
-      return NULL;
-    }
-    n = x->shape.rank;
-    for (int i = 0; i < n; i++) rev[i] = n - 1 - i;
-    perm = rev;
-  }
-  if (n < 0 || n > TFM_MAX_RANK) {
-    status_set(st, TFM_INVALID_ARGUMENT, "tfm_transpose: perm has %d entries", n);
-    return NULL;
-  }
-  graph_t *gr = graph_or_default(g);
-  char *scope = op_scope_push(gr, name, "transpose", st);
-  if (!scope) return NULL;
-  output_t *p = op_const_i32(gr, perm, n, "perm", st);
-  graph_pop_name_scope(gr, NULL);
-  output_t *in[2] = {x, p};
-  output_t *r = p ? op_build_exact(gr, "Transpose", scope, in, 2, NULL, 0, st) : NULL;
-  mem_free(scope);
-  return r;
-}
-
 /* ---- Fill, ZerosLike, OnesLike ---- */
 
-static const attr_def_t fill_attrs[] = {T_ATTR(0), INDEX_ATTR("index_type"), {NULL}};
+static const attr_def_t fill_attrs[] = {T_ATTR_REQUIRED, INDEX_ATTR("index_type"), {NULL}};
 
 static tfm_code dims_from_input(const node_t *n, int input, shape_t *out, tfm_status *st) {
   int64_t dims[TFM_MAX_RANK];
@@ -663,7 +505,7 @@ static tfm_code fill_infer(node_t *n, tfm_status *st) {
   char buf[SHAPE_STR_MAX], vn[256];
   if (v->shape.rank > 0)
     return node_error(n, st, TFM_INVALID_ARGUMENT, "value must be a scalar, got shape %s ('%s')",
-                      shape_str(&v->shape, buf), oname(v, vn, sizeof vn));
+                      shape_str(&v->shape, buf), output_name(v, vn, sizeof vn));
   n->outputs[0].dtype = v->dtype;
   return dims_from_input(n, 0, &n->outputs[0].shape, st);
 }
@@ -686,23 +528,9 @@ static tfm_code fill_compute(kctx_t *c) {
   return kern_fill(c->in[1], out, c->st);
 }
 
-/* Sum of dy over every axis: the gradient of a broadcast scalar. */
-static output_t *sum_all(graph_t *g, output_t *dy, tfm_status *st) {
-  if (dy->shape.rank < 0) {
-    status_set(st, TFM_UNIMPLEMENTED, "gradient: the rank of '%s' is unknown", dy->node->name);
-    return NULL;
-  }
-  int32_t axes[TFM_MAX_RANK];
-  for (int i = 0; i < dy->shape.rank; i++) axes[i] = i;
-  output_t *a = op_const_i32(g, axes, dy->shape.rank, NULL, st);
-  if (!a) return NULL;
-  output_t *in[2] = {dy, a};
-  return op_build(g, "Sum", NULL, in, 2, NULL, 0, st);
-}
-
 static tfm_code fill_grad(grad_ctx_t *g) {
   if (!g->dy[0]) return TFM_OK;
-  g->dx[1] = sum_all(g->g, (output_t *)g->dy[0], g->st);
+  g->dx[1] = op_sum_all(g->g, (output_t *)g->dy[0], g->st);
   return g->dx[1] ? TFM_OK : status_code(g->st);
 }
 
@@ -773,59 +601,6 @@ TFM_API tfm_output *tfm_ones(tfm_graph *g, const int64_t *dims, int rank, tfm_dt
   return filled(graph_or_default(g), dims, rank, dtype, 1.0, name, "ones", "tfm_ones", st);
 }
 
-/* ---- Tile ---- */
-
-static const attr_def_t tile_attrs[] = {T_ATTR(0), INDEX_ATTR("Tmultiples"), {NULL}};
-
-static tfm_code tile_infer(node_t *n, tfm_status *st) {
-  const shape_t *in = &n->inputs[0]->shape;
-  int64_t m[TFM_MAX_RANK];
-  int count;
-  n->outputs[0].dtype = n->inputs[0]->dtype;
-  n->outputs[0].shape = *in;
-  if (!input_const_ints(n, 1, m, TFM_MAX_RANK, &count)) {
-    for (int i = 0; i < in->rank; i++) n->outputs[0].shape.dim[i] = -1;
-    return TFM_OK;
-  }
-  if (in->rank >= 0 && count != in->rank)
-    return node_error(n, st, TFM_INVALID_ARGUMENT, "multiples has %d entries for an input of rank %d",
-                      count, in->rank);
-  n->outputs[0].shape.rank = count;
-  for (int i = 0; i < count; i++) {
-    if (m[i] < 0) return node_error(n, st, TFM_INVALID_ARGUMENT, "multiple %d is %lld", i, (long long)m[i]);
-    int64_t d = in->rank >= 0 ? in->dim[i] : -1;
-    n->outputs[0].shape.dim[i] = d < 0 ? -1 : d * m[i];
-  }
-  return TFM_OK;
-}
-
-/* Tile is a broadcast: x viewed as [1,d0,1,d1,...] broadcast to [m0,d0,m1,d1,...]
- * has the layout of the tiled [m0*d0, m1*d1, ...]. */
-static tfm_code tile_compute(kctx_t *c) {
-  const tensor_t *x = c->in[0];
-  int r = x->shape.rank;
-  if (c->in[1]->num_elements != r)
-    return kctx_error(c, TFM_INVALID_ARGUMENT, "multiples has %lld entries for an input of rank %d",
-                      (long long)c->in[1]->num_elements, r);
-  if (2 * r > TFM_MAX_RANK)
-    return kctx_error(c, TFM_UNIMPLEMENTED, "tiling rank %d is not supported (at most %d)", r, TFM_MAX_RANK / 2);
-  shape_t out_s = {.rank = r}, xv = {.rank = 2 * r}, ov = {.rank = 2 * r};
-  for (int i = 0; i < r; i++) {
-    int64_t m = tensor_get_i64(c->in[1], i);
-    if (m < 0) return kctx_error(c, TFM_INVALID_ARGUMENT, "multiple %d is %lld", i, (long long)m);
-    out_s.dim[i] = x->shape.dim[i] * m;
-    xv.dim[2 * i] = 1;
-    xv.dim[2 * i + 1] = x->shape.dim[i];
-    ov.dim[2 * i] = m;
-    ov.dim[2 * i + 1] = x->shape.dim[i];
-  }
-  tensor_t *out = kctx_alloc_output(c, 0, x->dtype, &out_s);
-  if (!out) return status_code(c->st);
-  if (out->num_elements == 0) return TFM_OK;
-  tensor_t xview = view_as(x, &xv), oview = view_as(out, &ov);
-  return kern_broadcast_to(&xview, &oview, c->st);
-}
-
 /* ---- Range ---- */
 
 static const attr_def_t range_attrs[] = {
@@ -881,160 +656,6 @@ static tfm_code range_compute(kctx_t *c) {
   return TFM_OK;
 }
 
-/* ---- Pack, ConcatV2 ---- */
-
-static const attr_def_t pack_attrs[] = {
-    {"N", ATTR_I, {0}}, T_ATTR(0), {"axis", ATTR_I, {.kind = ATTR_I, .u.i = 0}}, {NULL}};
-static const attr_def_t concat_attrs[] = {{"N", ATTR_I, {0}}, T_ATTR(0), INDEX_ATTR("Tidx"), {NULL}};
-
-/* Checks the N value inputs agree in dtype and (where known) shape, except
- * along `skip_axis` (-1: none). Writes their merged shape into *merged. */
-static tfm_code same_values(node_t *n, int count, int skip_axis, shape_t *merged, tfm_status *st) {
-  if (node_attr_int(n, "N", -1) != count || count < 1)
-    return node_error(n, st, TFM_INVALID_ARGUMENT, "attr N is %lld but %d values are given",
-                      (long long)node_attr_int(n, "N", -1), count);
-  *merged = n->inputs[0]->shape;
-  for (int i = 1; i < count; i++) {
-    const output_t *v = n->inputs[i];
-    char a[SHAPE_STR_MAX], b[SHAPE_STR_MAX], an[256], bn[256];
-    if (v->dtype != n->inputs[0]->dtype)
-      return node_error(n, st, TFM_INVALID_ARGUMENT, "value %d is %s ('%s'), value 0 is %s ('%s')", i,
-                        dtype_name(v->dtype), oname(v, an, sizeof an), dtype_name(n->inputs[0]->dtype),
-                        oname(n->inputs[0], bn, sizeof bn));
-    if (v->shape.rank < 0) continue;
-    if (merged->rank < 0) {
-      *merged = v->shape;
-      continue;
-    }
-    bool ok = merged->rank == v->shape.rank;
-    for (int d = 0; ok && d < merged->rank; d++) {
-      if (d == skip_axis) continue;
-      if (merged->dim[d] < 0) merged->dim[d] = v->shape.dim[d];
-      else if (v->shape.dim[d] >= 0 && v->shape.dim[d] != merged->dim[d]) ok = false;
-    }
-    if (!ok)
-      return node_error(n, st, TFM_INVALID_ARGUMENT, "shapes of values differ: %s ('%s') and %s ('%s')",
-                        shape_str(&n->inputs[0]->shape, a), oname(n->inputs[0], an, sizeof an),
-                        shape_str(&v->shape, b), oname(v, bn, sizeof bn));
-  }
-  n->outputs[0].dtype = n->inputs[0]->dtype;
-  return TFM_OK;
-}
-
-static tfm_code pack_infer(node_t *n, tfm_status *st) {
-  shape_t s;
-  if (same_values(n, n->n_inputs, -1, &s, st) != TFM_OK) return TFM_INVALID_ARGUMENT;
-  n->outputs[0].shape = shape_unknown();
-  if (s.rank < 0) return TFM_OK;
-  int64_t axis = node_attr_int(n, "axis", 0);
-  if (axis < 0) axis += s.rank + 1;
-  if (axis < 0 || axis > s.rank || s.rank >= TFM_MAX_RANK)
-    return node_error(n, st, TFM_INVALID_ARGUMENT, "axis %lld is outside [%d, %d]",
-                      (long long)node_attr_int(n, "axis", 0), -s.rank - 1, s.rank);
-  n->outputs[0].shape.rank = s.rank + 1;
-  for (int i = 0, j = 0; i <= s.rank; i++) n->outputs[0].shape.dim[i] = i == axis ? n->n_inputs : s.dim[j++];
-  return TFM_OK;
-}
-
-/* Copies `count` inputs, each [outer, chunk_i] in bytes, side by side into out. */
-static void interleave(tensor_t *const *xs, int count, int64_t outer, const size_t *chunk, tensor_t *out) {
-  char *dst = out->data;
-  for (int64_t o = 0; o < outer; o++)
-    for (int i = 0; i < count; i++) {
-      if (chunk[i]) memcpy(dst, (const char *)xs[i]->data + (size_t)o * chunk[i], chunk[i]);
-      dst += chunk[i];
-    }
-}
-
-static tfm_code pack_compute(kctx_t *c) {
-  int count = c->n_in;
-  const tensor_t *x0 = c->in[0];
-  if (x0->dtype == TFM_STRING) return kctx_error(c, TFM_UNIMPLEMENTED, "string tensors are not supported");
-  int64_t axis = node_attr_int(c->node, "axis", 0);
-  if (axis < 0) axis += x0->shape.rank + 1;
-  size_t chunk[64];
-  if (count > 64) return kctx_error(c, TFM_UNIMPLEMENTED, "more than 64 values");
-  for (int i = 0; i < count; i++)
-    if (!shape_equal(&c->in[i]->shape, &x0->shape) || c->in[i]->dtype != x0->dtype)
-      return kctx_error(c, TFM_INVALID_ARGUMENT, "value %d differs in shape or dtype from value 0", i);
-  shape_t s = {.rank = x0->shape.rank + 1};
-  int64_t outer = 1, inner = 1;
-  for (int i = 0, j = 0; i < s.rank; i++) s.dim[i] = i == axis ? count : x0->shape.dim[j++];
-  for (int i = 0; i < axis; i++) outer *= x0->shape.dim[i];
-  for (int i = (int)axis; i < x0->shape.rank; i++) inner *= x0->shape.dim[i];
-  for (int i = 0; i < count; i++) chunk[i] = (size_t)inner * dtype_size(x0->dtype);
-  tensor_t *out = kctx_alloc_output(c, 0, x0->dtype, &s);
-  if (!out) return status_code(c->st);
-  interleave((tensor_t *const *)c->in, count, outer, chunk, out);
-  return TFM_OK;
-}
-
-static tfm_code concat_axis(const node_t *n, int64_t axis, int rank, int *out, tfm_status *st) {
-  if (axis < -rank || axis >= rank)
-    return node_error(n, st, TFM_INVALID_ARGUMENT, "axis %lld is outside [%d, %d)", (long long)axis, -rank, rank);
-  *out = (int)(axis < 0 ? axis + rank : axis);
-  return TFM_OK;
-}
-
-static tfm_code concat_infer(node_t *n, tfm_status *st) {
-  int count = n->n_inputs - 1;
-  int64_t axis;
-  int k, ax = -1;
-  bool axis_known = input_const_ints(n, count, &axis, 1, &k) && k == 1;
-  shape_t s;
-  n->outputs[0].shape = shape_unknown();
-  if (count < 1) return node_error(n, st, TFM_INVALID_ARGUMENT, "needs at least one value and the axis");
-  int rank = -1;
-  for (int i = 0; i < count; i++)
-    if (n->inputs[i]->shape.rank >= 0) rank = n->inputs[i]->shape.rank;
-  if (axis_known && rank >= 0 && concat_axis(n, axis, rank, &ax, st) != TFM_OK) return TFM_INVALID_ARGUMENT;
-  if (same_values(n, count, axis_known ? ax : -2, &s, st) != TFM_OK) return TFM_INVALID_ARGUMENT;
-  if (s.rank < 0) return TFM_OK;
-  n->outputs[0].shape = s;
-  if (!axis_known) {
-    for (int i = 0; i < s.rank; i++) n->outputs[0].shape.dim[i] = -1;
-    return TFM_OK;
-  }
-  int64_t total = 0;
-  for (int i = 0; i < count && total >= 0; i++) {
-    const shape_t *v = &n->inputs[i]->shape;
-    total = v->rank < 0 || v->dim[ax] < 0 ? -1 : total + v->dim[ax];
-  }
-  n->outputs[0].shape.dim[ax] = total;
-  return TFM_OK;
-}
-
-static tfm_code concat_compute(kctx_t *c) {
-  int count = c->n_in - 1;
-  const tensor_t *x0 = c->in[0];
-  if (x0->dtype == TFM_STRING) return kctx_error(c, TFM_UNIMPLEMENTED, "string tensors are not supported");
-  if (count > 64) return kctx_error(c, TFM_UNIMPLEMENTED, "more than 64 values");
-  int ax = 0;
-  if (concat_axis(c->node, tensor_get_i64(c->in[count], 0), x0->shape.rank, &ax, c->st) != TFM_OK)
-    return TFM_INVALID_ARGUMENT;
-  shape_t s = x0->shape;
-  s.dim[ax] = 0;
-  size_t chunk[64];
-  int64_t outer = 1;
-  for (int i = 0; i < ax; i++) outer *= x0->shape.dim[i];
-  for (int i = 0; i < count; i++) {
-    const tensor_t *x = c->in[i];
-    bool ok = x->dtype == x0->dtype && x->shape.rank == x0->shape.rank;
-    for (int d = 0; ok && d < s.rank; d++) ok = d == ax || x->shape.dim[d] == x0->shape.dim[d];
-    if (!ok) return kctx_error(c, TFM_INVALID_ARGUMENT, "value %d does not match value 0 outside axis %d", i, ax);
-    s.dim[ax] += x->shape.dim[ax];
-    int64_t inner = 1;
-    for (int d = ax; d < s.rank; d++) inner *= x->shape.dim[d];
-    chunk[i] = (size_t)inner * dtype_size(x0->dtype);
-  }
-  tensor_t *out = kctx_alloc_output(c, 0, x0->dtype, &s);
-  if (!out) return status_code(c->st);
-  interleave((tensor_t *const *)c->in, count, outer, chunk, out);
-  return TFM_OK;
-}
-
-/* ---- the table ---- */
-
 const op_def_t ops_array[] = {
     {.name = "Const", .n_outputs = 1, .attrs = const_attrs, .infer = const_infer,
      .compute = const_compute, .flags = OP_NO_GRADIENT},
@@ -1054,22 +675,12 @@ const op_def_t ops_array[] = {
      .infer = expand_dims_infer, .compute = expand_dims_compute, .gradient = reshape_back_grad},
     {.name = "Squeeze", .n_inputs = 1, .n_outputs = 1, .attrs = squeeze_attrs,
      .infer = squeeze_infer, .compute = squeeze_compute, .gradient = reshape_back_grad},
-    {.name = "Transpose", .n_inputs = 2, .n_outputs = 1, .attrs = transpose_attrs,
-     .infer = transpose_infer, .compute = transpose_compute, .gradient = transpose_grad},
-    {.name = "InvertPermutation", .n_inputs = 1, .n_outputs = 1, .attrs = t_only_attrs,
-     .infer = invert_perm_infer, .compute = invert_perm_compute, .flags = OP_NO_GRADIENT},
     {.name = "Fill", .n_inputs = 2, .n_outputs = 1, .attrs = fill_attrs, .infer = fill_infer,
      .compute = fill_compute, .gradient = fill_grad},
     {.name = "ZerosLike", .n_inputs = 1, .n_outputs = 1, .attrs = t_only_attrs,
      .infer = infer_same_as_input0, .compute = zeros_like_compute, .flags = OP_NO_GRADIENT},
     {.name = "OnesLike", .n_inputs = 1, .n_outputs = 1, .attrs = t_only_attrs,
      .infer = infer_same_as_input0, .compute = ones_like_compute, .flags = OP_NO_GRADIENT},
-    {.name = "Tile", .n_inputs = 2, .n_outputs = 1, .attrs = tile_attrs, .infer = tile_infer,
-     .compute = tile_compute},
     {.name = "Range", .n_inputs = 3, .n_outputs = 1, .attrs = range_attrs, .infer = range_infer,
      .compute = range_compute, .flags = OP_NO_GRADIENT},
-    {.name = "Pack", .n_outputs = 1, .attrs = pack_attrs, .infer = pack_infer,
-     .compute = pack_compute, .flags = OP_VARIADIC},
-    {.name = "ConcatV2", .n_outputs = 1, .attrs = concat_attrs, .infer = concat_infer,
-     .compute = concat_compute, .flags = OP_VARIADIC},
     {NULL}};

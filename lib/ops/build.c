@@ -96,3 +96,16 @@ output_t *op_const_scalar(graph_t *g, double v, tfm_dtype dt, const char *name, 
   tensor_unref(t);
   return o;
 }
+
+output_t *op_sum_all(graph_t *g, output_t *x, tfm_status *st) {
+  if (x->shape.rank < 0) {
+    status_set(st, TFM_UNIMPLEMENTED, "sum over all axes: the rank of '%s' is unknown", x->node->name);
+    return NULL;
+  }
+  int32_t axes[TFM_MAX_RANK];
+  for (int i = 0; i < x->shape.rank; i++) axes[i] = i;
+  output_t *a = op_const_i32(g, axes, x->shape.rank, NULL, st);
+  if (!a) return NULL;
+  output_t *in[2] = {x, a};
+  return op_build(g, "Sum", NULL, in, 2, NULL, 0, st);
+}

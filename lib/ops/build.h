@@ -7,6 +7,20 @@
 
 #include "ops/registry.h"
 
+/* Attr schema entries most ops share: "T" (required) and an index type
+ * defaulting to int32 ("Tshape", "Tperm", "Tidx" ...). */
+#define T_ATTR_REQUIRED {"T", ATTR_TYPE, {0}}
+#define INDEX_ATTR(nm) {nm, ATTR_TYPE, {.kind = ATTR_TYPE, .u.type = TFM_INT32}}
+
+/* Sets output i's build-time value (takes the reference; t may be NULL). */
+static inline void output_set_const(node_t *n, int i, tensor_t *t) {
+  tensor_unref(n->outputs[i].const_value);
+  n->outputs[i].const_value = t;
+}
+
+/* Sum(x) over every axis (x's rank must be known): the gradient of a broadcast. */
+output_t *op_sum_all(graph_t *g, output_t *x, tfm_status *st);
+
 /* graph_add_op with a generated name; returns output 0 (NULL on error or when the
  * op has no outputs). */
 output_t *op_build(graph_t *g, const char *type, const char *name, output_t *const *in,

@@ -115,6 +115,7 @@ const op_def_t *op_registry_at(int i);
 
 /* Family tables, each terminated by an entry with name == NULL. */
 extern const op_def_t ops_array[];   /* Const, Placeholder, Identity, Reshape, Shape, ... */
+extern const op_def_t ops_layout[];  /* Transpose, Tile, Pack, Unpack, ConcatV2, Slice, Pad */
 extern const op_def_t ops_math[];    /* AddV2, Sub, Mul, ..., Sum, Mean, MatMul, Cast */
 extern const op_def_t ops_nn[];      /* Relu, Sigmoid, Softmax, Conv2D, BiasAdd, MaxPool ... */
 extern const op_def_t ops_state[];   /* VariableV2, Assign, AssignAdd, AssignSub */
@@ -133,5 +134,8 @@ tfm_code infer_same_as_input0(node_t *n, tfm_status *st);
 tfm_code infer_broadcast_binary(node_t *n, tfm_status *st);
 /* Reads a known constant int vector input (axes, dims); false when not known. */
 bool input_const_ints(const node_t *n, int input, int64_t *vals, int max, int *count);
+/* Same for a known constant int input of any rank, read flat in row-major order
+ * (paddings [rank, 2]). */
+bool input_const_ints_flat(const node_t *n, int input, int64_t *vals, int max, int *count);
 
 #endif

@@ -29,7 +29,14 @@ tfm_code infer_broadcast_binary(node_t *n, tfm_status *st) {
 bool input_const_ints(const node_t *n, int input, int64_t *vals, int max, int *count) {
   if (input < 0 || input >= n->n_inputs) return false;
   const tensor_t *t = n->inputs[input]->const_value;
-  if (!t || t->shape.rank > 1 || !dtype_is_integer(t->dtype) || t->num_elements > max) return false;
+  if (t && t->shape.rank > 1) return false;
+  return input_const_ints_flat(n, input, vals, max, count);
+}
+
+bool input_const_ints_flat(const node_t *n, int input, int64_t *vals, int max, int *count) {
+  if (input < 0 || input >= n->n_inputs) return false;
+  const tensor_t *t = n->inputs[input]->const_value;
+  if (!t || !dtype_is_integer(t->dtype) || t->num_elements > max) return false;
   for (int64_t i = 0; i < t->num_elements; i++) vals[i] = tensor_get_i64(t, i);
   *count = (int)t->num_elements;
   return true;
