@@ -99,6 +99,7 @@ char *names_unique(graph_t *g, const char *full, bool mark, tfm_status *st) {
   if (mark && names_set(g, key, i + 1, st) != TFM_OK) goto fail;
   if (i == 0) {
     mem_free(key);
+    key = NULL; /* the oom path below frees it again */
     char *r = mem_strdup(full);
     if (!r) goto oom;
     return r;
@@ -117,6 +118,7 @@ char *names_unique(graph_t *g, const char *full, bool mark, tfm_status *st) {
   }
   mem_free(cand);
   mem_free(key);
+  key = NULL;
   char *r = with_suffix(full, i);
   if (!r) goto oom;
   return r;
