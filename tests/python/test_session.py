@@ -132,3 +132,17 @@ def test_no_leak_over_ten_thousand_training_steps():
         assert _lib.fn.tfm_debug_bytes_in_use() == bytes_before
         assert _rss_kb() - rss_before < 4096
         assert not numpy_interop._pinned
+
+
+@need("tfm_no_op")
+def test_eval_run_and_interactive_session():
+    c = tf.constant([1, 2], name="c")
+    noop = tf.no_op()
+    sess = tf.InteractiveSession()
+    try:
+        assert tf.get_default_session() is sess
+        assert np.array_equal(c.eval(), [1, 2])
+        noop.run()
+    finally:
+        sess.close()
+    assert tf.get_default_session() is None

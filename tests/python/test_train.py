@@ -110,11 +110,3 @@ def test_exponential_decay_schedule_and_global_step():
             sess.run(train)
             expected_v -= rate
         assert sess.run(v) == pytest.approx(expected_v, rel=1e-4)
-
-
-def test_saver_is_a_clean_unimplemented_hook_until_the_library_has_it():
-    if tf._lib.has("tfm_saver_new"):
-        pytest.skip("the library implements the Saver")
-    tf.Variable(1.0)
-    with pytest.raises(tf.errors.UnimplementedError, match="tfm_saver_new"):
-        tf.train.Saver()
