@@ -884,6 +884,89 @@ START_TEST(layout_gradients_route_dy_back) {
 }
 END_TEST
 
+
+/* x[key] on the iota [3,4], spec given as TF's Python layer encodes it. */
+static tfm_op *strided(tfm_output *x, const int32_t *b, const int32_t *e, const int32_t *s, int n,
+                       int bm, int em, int elm, int nam, int sam) {
+  tfm_op_builder *bl = tfm_op_builder_new(g, "StridedSlice", NULL, st);
+  tfm_op_builder_add_input(bl, x);
+  tfm_op_builder_add_input(bl, tfm_constant_i32(g, b, n, NULL, st));
+  tfm_op_builder_add_input(bl, tfm_constant_i32(g, e, n, NULL, st));
+  tfm_op_builder_add_input(bl, tfm_constant_i32(g, s, n, NULL, st));
+  tfm_op_builder_set_attr_int(bl, "begin_mask", bm);
+  tfm_op_builder_set_attr_int(bl, "end_mask", em);
+  tfm_op_builder_set_attr_int(bl, "ellipsis_mask", elm);
+  tfm_op_builder_set_attr_int(bl, "new_axis_mask", nam);
+  tfm_op_builder_set_attr_int(bl, "shrink_axis_mask", sam);
+  return tfm_op_builder_finish(bl, st);
+}
+
+static tensor_t *run_strided(tfm_op *op, tensor_t *x) {
+  tensor_t *out[1] = {NULL};
+  tensor_t *in[4] = {x, op->inputs[1]->const_value, op->inputs[2]->const_value, op->inputs[3]->const_value};
+  ck_assert_int_eq(run(op, in, 4, out, NULL), TFM_OK);
+  return out[0];
+}
+
+START_TEST(strided_slice_indexes_like_python) {
+  tensor_t *x = iota(3, 4);
+  tfm_output *xp = ph("x", 3, 4);
+  /* x[1] */
+  tfm_op *a = strided(xp, (int32_t[]){1}, (int32_t[]){2}, (int32_t[]){1}, 1, 0, 0, 0, 0, 1);
+  OK();
+  ck_assert_int_eq(tfm_output_rank(tfm_op_output(a, 0)), 1);
+  tensor_t *r = run_strided(a, x);
+  for (int j = 0; j < 4; j++) ck_assert_float_eq(TENSOR_F32(r)[j], 4 + j);
+  tensor_unref(r);
+  /* x[:, ::-2] -> columns 3, 1 */
+  tfm_op *b = strided(xp, (int32_t[]){0, 0}, (int32_t[]){0, 0}, (int32_t[]){1, -2}, 2, 3, 3, 0, 0, 0);
+  OK();
+  ck_assert_int_eq(tfm_output_dim(tfm_op_output(b, 0), 1), 2);
+  r = run_strided(b, x);
+  for (int i = 0; i < 3; i++)
+    for (int k = 0; k < 2; k++) ck_assert_float_eq(TENSOR_F32(r)[i * 2 + k], i * 4 + 3 - 2 * k);
+  tensor_unref(r);
+  /* x[..., None] -> [3,4,1] */
+  tfm_op *c = strided(xp, (int32_t[]){0, 0}, (int32_t[]){0, 0}, (int32_t[]){1, 1}, 2, 0, 0, 1, 2, 0);
+  OK();
+  ck_assert_int_eq(tfm_output_rank(tfm_op_output(c, 0)), 3);
+  ck_assert_int_eq(tfm_output_dim(tfm_op_output(c, 0), 2), 1);
+  /* x[-1, 1:3] -> {9, 10}; an end past the dim is clamped */
+  tfm_op *d = strided(xp, (int32_t[]){-1, 1}, (int32_t[]){0, 3}, (int32_t[]){1, 1}, 2, 0, 0, 0, 0, 1);
+  OK();
+  r = run_strided(d, x);
+  ck_assert_int_eq(r->num_elements, 2);
+  ck_assert_float_eq(TENSOR_F32(r)[0], 9);
+  ck_assert_float_eq(TENSOR_F32(r)[1], 10);
+  tensor_unref(r);
+  tfm_op *e = strided(xp, (int32_t[]){1}, (int32_t[]){100}, (int32_t[]){1}, 1, 0, 0, 0, 0, 0);
+  ck_assert_int_eq(tfm_output_dim(tfm_op_output(e, 0), 0), 2);
+  /* x[5] is out of bounds at build time */
+  ck_assert_ptr_null(strided(xp, (int32_t[]){5}, (int32_t[]){6}, (int32_t[]){1}, 1, 0, 0, 0, 0, 1));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  HAS(tfm_status_message(st), "[3,4]");
+  /* the gradient scatters dy back into zeros of x's shape */
+  tfm_status_clear(st);
+  tfm_output *dy = ph("dy", 3, 2);
+  output_t *dx[4];
+  grad(b, (output_t *[]){dy}, dx);
+  ck_assert_str_eq(dx[0]->node->type, "StridedSliceGrad");
+  ck_assert_int_eq(dx[0]->dtype, TFM_FLOAT);
+  ck_assert_int_eq(tfm_output_dim(dx[0], 1), 4);
+  tensor_t *dyv = iota(3, 2), *out[1] = {NULL};
+  node_t *sg = dx[0]->node;
+  tensor_t *in[5] = {sg->inputs[0]->const_value, b->inputs[1]->const_value, b->inputs[2]->const_value,
+                     b->inputs[3]->const_value, dyv};
+  ck_assert_int_eq(run(sg, in, 5, out, NULL), TFM_OK);
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 4; j++)
+      ck_assert_float_eq(TENSOR_F32(out[0])[i * 4 + j], j % 2 == 1 ? i * 2 + (3 - j) / 2 : 0);
+  tensor_unref(out[0]);
+  tensor_unref(dyv);
+  tensor_unref(x);
+}
+END_TEST
+
 static Suite *graph_suite(void) {
   Suite *s = suite_create("graph");
   TCase *names = tcase_create("names");
@@ -925,6 +1008,7 @@ static Suite *graph_suite(void) {
   tcase_add_test(ops, placeholder_kernel_asks_for_a_feed);
   tcase_add_test(ops, slice_pad_unpack_kernels_copy_boxes);
   tcase_add_test(ops, layout_gradients_route_dy_back);
+  tcase_add_test(ops, strided_slice_indexes_like_python);
   suite_add_tcase(s, ops);
   return s;
 }

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const op_def_t *const families[] = {ops_array,    ops_layout,  ops_math, ops_nn,
+static const op_def_t *const families[] = {ops_array,    ops_layout,  ops_strided_slice, ops_math, ops_nn,
                                            ops_state,    ops_random,  ops_training,
                                            ops_control,  ops_io};
 #define N_FAMILIES ((int)(sizeof families / sizeof *families))

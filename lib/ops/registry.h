@@ -116,6 +116,7 @@ const op_def_t *op_registry_at(int i);
 /* Family tables, each terminated by an entry with name == NULL. */
 extern const op_def_t ops_array[];   /* Const, Placeholder, Identity, Reshape, Shape, ... */
 extern const op_def_t ops_layout[];  /* Transpose, Tile, Pack, Unpack, ConcatV2, Slice, Pad */
+extern const op_def_t ops_strided_slice[]; /* StridedSlice, StridedSliceGrad */
 extern const op_def_t ops_math[];    /* AddV2, Sub, Mul, ..., Sum, Mean, MatMul, Cast */
 extern const op_def_t ops_nn[];      /* Relu, Sigmoid, Softmax, Conv2D, BiasAdd, MaxPool ... */
 extern const op_def_t ops_state[];   /* VariableV2, Assign, AssignAdd, AssignSub */
