@@ -110,3 +110,24 @@ def test_exponential_decay_schedule_and_global_step():
             sess.run(train)
             expected_v -= rate
         assert sess.run(v) == pytest.approx(expected_v, rel=1e-4)
+
+
+@need("tfm_op_builder_new", "tfm_assign_add")
+def test_compute_then_apply_gradients_with_clipping_matches_numpy():
+    w = tf.Variable(np.array([3.0, -4.0], np.float32))
+    loss = tf.reduce_sum(tf.square(w))
+    step = tf.train.get_or_create_global_step()
+    opt = tf.train.GradientDescentOptimizer(0.1)
+    grads_and_vars = opt.compute_gradients(loss)
+    assert grads_and_vars[0][1] is w
+    clipped = [(tf.maximum(tf.minimum(g, 1.0), -1.0), v) for g, v in grads_and_vars]
+    train = opt.apply_gradients(clipped, global_step=step)
+    ref = np.array([3.0, -4.0])
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for _ in range(40):
+            sess.run(train)
+            ref = ref - 0.1 * np.clip(2 * ref, -1.0, 1.0)
+        assert np.allclose(sess.run(w), ref, atol=1e-5) and sess.run(step) == 40
+    with pytest.raises(tf.errors.UnimplementedError, match="MomentumOptimizer.apply_gradients"):
+        tf.train.MomentumOptimizer(0.1, 0.9).apply_gradients(grads_and_vars)

@@ -63,13 +63,38 @@ class Optimizer:
         return list(zip(grads, var_list))
 
     def apply_gradients(self, grads_and_vars, global_step=None, name=None):
-        raise errors.unimplemented("Optimizer.apply_gradients (use minimize())")
+        raise errors.unimplemented("%s.apply_gradients (use minimize())" % type(self).__name__)
 
 
 class GradientDescentOptimizer(Optimizer):
     def __init__(self, learning_rate, use_locking=False, name="GradientDescent"):
         super().__init__(use_locking, name)
         self._create(learning_rate, fn.tfm_optimizer_gradient_descent)
+
+
+    def apply_gradients(self, grads_and_vars, global_step=None, name=None):
+        """var -= learning_rate * grad through ApplyGradientDescent, one op per pair."""
+        from ..array_ops import identity
+        from ..control_flow_ops import group
+        from ..state_ops import assign_add
+        pairs = [(g, self._variable(v)) for g, v in grads_and_vars if g is not None]
+        if not pairs:
+            raise ValueError("No gradients provided for any variable: %s" % [v for _, v in grads_and_vars])
+        graph = pairs[0][1].graph
+        name = name or self._name
+        updates = []
+        with graph.as_default(), graph.name_scope(name):
+            rate = self._learning_rate
+            for grad, var in pairs:
+                grad = convert_to_tensor(grad, graph=graph)
+                lr = convert_to_tensor(rate, var.dtype, graph=graph)
+                updates.append(graph.create_op("ApplyGradientDescent", [var._ref_tensor(), lr, grad],
+                                               name="update_" + var.op.name.replace("/", "_"),
+                                               attrs={"T": var.dtype, "use_locking": False}))
+            if global_step is None:
+                return group(*updates, name="apply")
+            with graph.control_dependencies(updates):
+                return identity(assign_add(global_step, 1)).op
 
 
 class MomentumOptimizer(Optimizer):
