@@ -108,9 +108,15 @@ variable_t *optimizer_zeros_slot(graph_t *g, variable_t *primary, const char *op
 
 node_t *optimizer_apply_op(graph_t *g, const char *type, output_t *const *inputs, int n_inputs,
                            bool has_nesterov, bool nesterov, tfm_status *st) {
+  char *loc = train_colocation(inputs[0]->node->name, st);
+  if (!loc) return NULL;
+  tstring_t cls = {loc, strlen(loc)};
   attr_t attrs[] = {ATTR_TYPE_V("T", inputs[0]->dtype), ATTR_B_V("use_locking", false),
+                    {.name = "_class", .value = {.kind = ATTR_LIST_S, .u.list = {.n = 1, .s = &cls}}},
                     ATTR_B_V("use_nesterov", nesterov)};
-  return graph_add_op(g, type, type, false, inputs, n_inputs, attrs, has_nesterov ? 3 : 2, NULL, 0, st);
+  node_t *n = graph_add_op(g, type, type, false, inputs, n_inputs, attrs, has_nesterov ? 4 : 3, NULL, 0, st);
+  mem_free(loc);
+  return n;
 }
 
 /* var_list NULL: the "trainable_variables" collection. Returns a mem_alloc'ed array. */

@@ -64,8 +64,9 @@ tfm_code optimizer_add_slot(tfm_optimizer *opt, variable_t *primary, variable_t 
  * root scope, as TF's slot_creator), not trainable, in "variables". */
 variable_t *optimizer_zeros_slot(graph_t *g, variable_t *primary, const char *op_name, tfm_status *st);
 
-/* An Apply* op node: inputs as given, attrs T (the var's dtype), use_locking=false
- * and, when has_nesterov, use_nesterov. Named `type` under the current scope. */
+/* An Apply* op node: inputs as given, attrs T (the var's dtype), use_locking=false,
+ * _class=[loc:@<var>] and, when has_nesterov, use_nesterov. Named `type` under the
+ * current scope. */
 node_t *optimizer_apply_op(graph_t *g, const char *type, output_t *const *inputs, int n_inputs,
                            bool has_nesterov, bool nesterov, tfm_status *st);
 
@@ -77,5 +78,8 @@ node_t *optimizer_apply_op(graph_t *g, const char *type, output_t *const *inputs
  * "variables". */
 variable_t *train_variable_new(graph_t *g, const char *base, bool at_root, tensor_t *initial,
                                const char *init_suffix, tfm_status *st);
+
+/* "loc:@<op_name>", the colocation attr TF puts on a variable's ops (mem_alloc'ed). */
+char *train_colocation(const char *op_name, tfm_status *st);
 
 #endif
