@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,18 +140,18 @@ void file_tmp_discard(file_tmp_t *f) {
 }
 
 tfm_code file_sync_dir(const char *path, tfm_status *st) {
+  /* No allocation here: it runs after renames, when failing must be rare. */
+  char dir[PATH_MAX];
   const char *slash = strrchr(path, '/');
-  char *dir = slash ? mem_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : mem_strdup(".");
-  if (!dir) return status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory syncing '%s'", path);
+  size_t n = slash ? (slash == path ? 1 : (size_t)(slash - path)) : 1;
+  if (n >= sizeof dir) return status_set(st, TFM_INVALID_ARGUMENT, "path too long: '%s'", path);
+  memcpy(dir, slash ? path : ".", n);
+  dir[n] = 0;
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_status(st, errno, "cannot open directory", dir);
   tfm_code code = TFM_OK;
-  if (fd < 0) {
-    code = errno_status(st, errno, "cannot open directory", dir);
-  } else {
-    if (fsync(fd) != 0 && errno != EINVAL) code = errno_status(st, errno, "cannot fsync directory", dir);
-    close(fd);
-  }
-  mem_free(dir);
+  if (fsync(fd) != 0 && errno != EINVAL) code = errno_status(st, errno, "cannot fsync directory", dir);
+  close(fd);
   return code;
 }
 
