@@ -208,3 +208,26 @@ def test_a_list_holding_tensors_is_packed():
     a = tf.constant(1.0)
     packed = tf.convert_to_tensor([a, 2.0, a])
     assert packed.op.type == "Pack" and packed.shape.as_list() == [3]
+
+
+def test_as_default_is_per_thread():
+    import threading
+    g = tf.Graph()
+    inside = threading.Event()
+    leave = threading.Event()
+    seen = []
+
+    def worker():
+        with g.as_default():
+            seen.append(tf.get_default_graph())
+            inside.set()
+            leave.wait(5)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    inside.wait(5)
+    try:
+        assert seen == [g] and tf.get_default_graph() is not g
+    finally:
+        leave.set()
+        t.join()

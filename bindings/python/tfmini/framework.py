@@ -8,6 +8,7 @@ and no reference cycle delays freeing the C graph.
 import contextlib
 import ctypes
 import re
+import threading
 import weakref
 
 import numpy as np
@@ -46,6 +47,7 @@ class Graph:
         self._tensors = weakref.WeakValueDictionary()
         self._variables = weakref.WeakValueDictionary()
         self._py_collections = {}  # items the library cannot hold (arbitrary Python objects)
+        self._open_sessions = weakref.WeakSet()
         self._finalized = False
         self.seed = None
 
@@ -53,7 +55,7 @@ class Graph:
         handle = getattr(self, "_handle", None)
         if handle:
             # Sessions over the graph go first (possible when both are in a garbage cycle).
-            for session in list(self.__dict__.get("_open_sessions", ())):
+            for session in list(self._open_sessions):
                 session.close()
             self._handle = None
             fn.tfm_graph_delete(handle)
@@ -72,11 +74,12 @@ class Graph:
     # ---- default graph ----
     @contextlib.contextmanager
     def as_default(self):
-        _graph_stack.append(self)
+        stack = _graph_stack()
+        stack.append(self)
         try:
             yield self
         finally:
-            _graph_stack.pop()
+            stack.pop()
 
     def finalize(self):
         self._finalized = True
@@ -520,15 +523,23 @@ def _as_op(x, graph):
     return x
 
 
-# ---- the default graph ----
-_graph_stack = []
+# ---- the default graph: one global graph, and a per-thread stack of as_default() ----
+_thread = threading.local()
 _default_graph = None
+
+
+def _graph_stack():
+    stack = getattr(_thread, "graphs", None)
+    if stack is None:
+        stack = _thread.graphs = []
+    return stack
 
 
 def get_default_graph():
     global _default_graph
-    if _graph_stack:
-        return _graph_stack[-1]
+    stack = _graph_stack()
+    if stack:
+        return stack[-1]
     if _default_graph is None:
         _default_graph = Graph()
     return _default_graph
@@ -536,7 +547,7 @@ def get_default_graph():
 
 def reset_default_graph():
     global _default_graph
-    if _graph_stack:
+    if _graph_stack():
         raise AssertionError("Do not use tf.reset_default_graph() to clear nested graphs. "
                              "If you need a cleared graph, exit the nesting and create a new graph.")
     _default_graph = None

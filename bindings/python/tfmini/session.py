@@ -6,17 +6,27 @@ are contiguous NumPy arrays of the fed tensor's dtype; fetched values are copied
 into new NumPy arrays and the library's tensors released at once.
 """
 import contextlib
+import threading
 import weakref
 
 from . import _lib, errors, numpy_interop
 from ._lib import fn
 from .framework import Operation, Tensor, get_default_graph
 
-_session_stack = []
+_thread = threading.local()
+
+
+def _session_stack():
+    """This thread's stack of default sessions (as TensorFlow's, per thread)."""
+    stack = getattr(_thread, "sessions", None)
+    if stack is None:
+        stack = _thread.sessions = []
+    return stack
 
 
 def get_default_session():
-    return _session_stack[-1] if _session_stack else None
+    stack = _session_stack()
+    return stack[-1] if stack else None
 
 
 def _session_for(session):
@@ -84,8 +94,7 @@ class BaseSession:
         self._handle = None
         self._handle = _lib.call(fn.tfm_session_new, self._graph._ptr)
         self._callables = weakref.WeakSet()
-        sessions = self._graph.__dict__.setdefault("_open_sessions", weakref.WeakSet())
-        sessions.add(self)
+        self._graph._open_sessions.add(self)
 
     graph = property(lambda self: self._graph)
 
@@ -112,11 +121,12 @@ class BaseSession:
 
     @contextlib.contextmanager
     def as_default(self):
-        _session_stack.append(self)
+        stack = _session_stack()
+        stack.append(self)
         try:
             yield self
         finally:
-            _session_stack.pop()
+            stack.pop()
 
     def __enter__(self):
         self._default = self.as_default()
@@ -216,9 +226,10 @@ class InteractiveSession(BaseSession):
 
     def __init__(self, target="", graph=None, config=None):
         super().__init__(target, graph, config)
-        _session_stack.append(self)
+        _session_stack().append(self)
 
     def close(self):
-        if self in _session_stack:
-            _session_stack.remove(self)
+        stack = _session_stack()
+        if self in stack:
+            stack.remove(self)
         super().close()
