@@ -10,6 +10,7 @@
 
 #include "graph/graph.h"
 #include "ops/registry.h"
+#include "tfmini/debug.h"
 #include "tfmini/tfmini.h"
 
 static tfm_status *st;
@@ -967,6 +968,68 @@ START_TEST(strided_slice_indexes_like_python) {
 }
 END_TEST
 
+
+/* ---- allocation failures ---- */
+
+/* Builds a bit of everything; returns the first error's code. */
+static tfm_code build_sample(tfm_graph *gr, tfm_status *s) {
+  tfm_output *x = tfm_placeholder(gr, TFM_FLOAT, (int64_t[]){-1, 6}, 2, "x", s);
+  if (!x) return tfm_status_code(s);
+  if (tfm_graph_push_name_scope(gr, "layer", s) != TFM_OK) return tfm_status_code(s);
+  tfm_output *r = tfm_reshape(gr, x, (int64_t[]){-1, 2, 3}, 3, NULL, s);
+  tfm_output *t = tfm_transpose(gr, r, NULL, 0, NULL, s); /* NULL r: r's error is kept */
+  if (!t) return tfm_status_code(s);
+  tfm_output *z = tfm_zeros(gr, (int64_t[]){2, 3}, 2, TFM_FLOAT, NULL, s);
+  tfm_graph_pop_name_scope(gr, NULL);
+  if (!z) return tfm_status_code(s);
+  tfm_variable *v = tfm_variable_new(gr, z, 1, "v", s);
+  if (!v) return tfm_status_code(s);
+  if (tfm_graph_push_variable_scope(gr, "vs", 0, s) != TFM_OK) return tfm_status_code(s);
+  tfm_variable *w = tfm_get_variable(gr, "w", TFM_FLOAT, (int64_t[]){3}, 1, TFM_INIT_ONES, 0, 0, -1, 1, s);
+  tfm_graph_pop_variable_scope(gr, NULL);
+  if (!w) return tfm_status_code(s);
+  tfm_op *init = tfm_variable_initializer(v);
+  if (tfm_graph_push_control_dependencies(gr, &init, 1, s) != TFM_OK) return tfm_status_code(s);
+  tfm_output *a = tfm_assign_add(gr, v, z, NULL, s);
+  tfm_graph_pop_control_dependencies(gr, NULL);
+  if (!a) return tfm_status_code(s);
+  if (tfm_graph_add_to_collection_bytes(gr, "notes", "abc", 3, s) != TFM_OK) return tfm_status_code(s);
+  tfm_op_builder *b = tfm_op_builder_new(gr, "Squeeze", NULL, s);
+  tfm_op_builder_add_input(b, t);
+  tfm_op_builder_set_attr_int_list(b, "squeeze_dims", (int64_t[]){0}, 0);
+  if (!tfm_op_builder_finish(b, s)) return tfm_status_code(s);
+  if (!tfm_global_variables_initializer(gr, s)) return tfm_status_code(s);
+  return tfm_status_code(s);
+}
+
+START_TEST(allocation_failures_are_reported_and_leak_nothing) {
+  tfm_graph *probe = tfm_graph_new(st);
+  uint64_t before = tfm_debug_alloc_count();
+  ck_assert_int_eq(build_sample(probe, st), TFM_OK);
+  uint64_t needed = tfm_debug_alloc_count() - before;
+  int reference_ops = tfm_graph_num_ops(probe);
+  tfm_graph_delete(probe);
+  for (int sticky = 0; sticky <= 1; sticky++) {
+    for (uint64_t nth = 1; nth <= needed; nth++) {
+      tfm_graph *gr = tfm_graph_new(st);
+      tfm_status_clear(st);
+      tfm_debug_fail_alloc_after(nth, sticky);
+      tfm_code code = build_sample(gr, st);
+      tfm_debug_fail_alloc_after(0, 0);
+      ck_assert_msg(code == TFM_OK || code == TFM_RESOURCE_EXHAUSTED, "alloc %llu: %s",
+                    (unsigned long long)nth, tfm_status_message(st));
+      /* whatever was added is consistent: every op is found under its name */
+      for (int i = 0; i < tfm_graph_num_ops(gr); i++) {
+        tfm_op *op = tfm_graph_op_at(gr, i);
+        ck_assert_ptr_eq(tfm_graph_get_operation_by_name(gr, tfm_op_name(op), NULL), op);
+      }
+      if (code == TFM_OK) ck_assert_int_eq(tfm_graph_num_ops(gr), reference_ops);
+      tfm_graph_delete(gr);
+    }
+  }
+}
+END_TEST
+
 static Suite *graph_suite(void) {
   Suite *s = suite_create("graph");
   TCase *names = tcase_create("names");
@@ -1009,6 +1072,7 @@ static Suite *graph_suite(void) {
   tcase_add_test(ops, slice_pad_unpack_kernels_copy_boxes);
   tcase_add_test(ops, layout_gradients_route_dy_back);
   tcase_add_test(ops, strided_slice_indexes_like_python);
+  tcase_add_test(ops, allocation_failures_are_reported_and_leak_nothing);
   suite_add_tcase(s, ops);
   return s;
 }

@@ -280,7 +280,8 @@ static tfm_code graph_insert(graph_t *g, node_t *n, const char *base_full, tfm_s
     g->nodes = p;
     g->cap_nodes = cap;
   }
-  if (names_index_node(g, n, st) != TFM_OK) return TFM_RESOURCE_EXHAUSTED;
+  /* Marking first: if indexing then fails, a name stays taken (harmless) but
+   * the index never points at a node that is not in the graph. */
   if (!base_full) {
     if (names_mark(g, n->name, st) != TFM_OK) return TFM_RESOURCE_EXHAUSTED;
   } else {
@@ -289,6 +290,7 @@ static tfm_code graph_insert(graph_t *g, node_t *n, const char *base_full, tfm_s
     if (!marked) return TFM_RESOURCE_EXHAUSTED;
     mem_free(marked);
   }
+  if (names_index_node(g, n, st) != TFM_OK) return TFM_RESOURCE_EXHAUSTED;
   n->id = g->n_nodes;
   g->nodes[g->n_nodes++] = n;
   g->version++;
