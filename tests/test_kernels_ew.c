@@ -570,6 +570,10 @@ START_TEST(binary_ops_broadcast_like_numpy) {
       {{3, {300, 1, 70}}, {3, {1, 50, 70}}},   /* 1.05M outputs: parallel, general path */
       {{2, {1000, 1}}, {1, {1100}}},          /* 1.1M outputs: outer product pattern */
       {{8, {2, 1, 2, 1, 2, 1, 2, 3}}, {7, {3, 2, 1, 2, 1, 2, 1}}},
+      {{2, {40000, 3}}, {1, {3}}},            /* short rows; tasks split rows */
+      {{1, {7}}, {3, {10000, 1, 7}}},         /* short rows on the left */
+      {{2, {1500, 64}}, {2, {1, 64}}},        /* the longest short row */
+      {{2, {700, 65}}, {1, {65}}},            /* just past it */
   };
   const ew_binary_t ops[] = {EW_ADD, EW_SUB, EW_MUL, EW_MAXIMUM, EW_LESS};
   for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++)

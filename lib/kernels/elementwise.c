@@ -118,7 +118,14 @@ typedef struct binary_job {
   int64_t n;
   int a_step, b_step;      /* for the flat cases */
   const ew_bcast_t *plan;  /* NULL in the flat cases */
+  bool short_rows;         /* plan is [N,C] op [C] (or mirrored) with a short row */
 } binary_job_t;
+
+/* Rows of at most this many elements are repeated into a stack block of
+ * ROW_BLOCK elements, so that [N,C] + [C] with C = 4 makes one call per 512
+ * elements instead of one per 4. */
+#define SHORT_ROW 64
+#define ROW_BLOCK 512
 
 static void binary_run(void *ctx, int64_t a_off, int64_t b_off, int64_t out_off, int64_t len,
                        int a_step, int b_step) {
@@ -127,10 +134,43 @@ static void binary_run(void *ctx, int64_t a_off, int64_t b_off, int64_t out_off,
           job->out + (size_t)out_off * job->out_size, len, a_step, b_step);
 }
 
+/* Calls the loop on len elements from pos, the row operand read from row + col. */
+static void short_rows_call(const binary_job_t *job, const char *row, int64_t col, int64_t pos,
+                            int64_t len) {
+  const size_t es = job->in_size;
+  char *out = job->out + (size_t)pos * job->out_size;
+  if (job->plan->a_stride[0] == 0) /* a is the row */
+    job->fn(row + (size_t)col * es, job->b + (size_t)pos * es, out, len, 1, 1);
+  else
+    job->fn(job->a + (size_t)pos * es, row + (size_t)col * es, out, len, 1, 1);
+}
+
+static void short_rows_range(const binary_job_t *job, int64_t lo, int64_t hi) {
+  const int64_t c = job->plan->dim[1];
+  const size_t es = job->in_size;
+  const char *row = job->plan->a_stride[0] == 0 ? job->a : job->b;
+  _Alignas(64) char block[ROW_BLOCK * 8];
+  const int64_t span = ROW_BLOCK / c * c;
+  for (int64_t k = 0; k < span; k += c) memcpy(block + (size_t)k * es, row, (size_t)c * es);
+  int64_t pos = lo;
+  const int64_t col = pos % c;
+  if (col) { /* finish the row the range starts in */
+    const int64_t len = c - col < hi - pos ? c - col : hi - pos;
+    short_rows_call(job, block, col, pos, len);
+    pos += len;
+  }
+  while (pos < hi) {
+    const int64_t len = hi - pos < span ? hi - pos : span;
+    short_rows_call(job, block, 0, pos, len);
+    pos += len;
+  }
+}
+
 static void binary_task(void *ctx, int64_t t) {
   const binary_job_t *job = ctx;
   const int64_t lo = t * EW_TASK_ELEMS, hi = task_end(t, job->n);
-  if (job->plan) ew_bcast_walk(job->plan, lo, hi, binary_run, ctx);
+  if (job->short_rows) short_rows_range(job, lo, hi);
+  else if (job->plan) ew_bcast_walk(job->plan, lo, hi, binary_run, ctx);
   else binary_run(ctx, lo * job->a_step, lo * job->b_step, lo, hi - lo, job->a_step, job->b_step);
 }
 
@@ -185,7 +225,7 @@ tfm_code kern_binary(ew_binary_t op, const tensor_t *a, const tensor_t *b, tenso
 
   const int d = ew_dt_index(a->dtype);
   binary_job_t job = {ew_loops_current()->binary[op][d], a->data, b->data, out->data,
-                      dtype_size(a->dtype), dtype_size(out_dt), n, 1, 1, NULL};
+                      dtype_size(a->dtype), dtype_size(out_dt), n, 1, 1, NULL, false};
   ew_bcast_t plan;
   if (a->num_elements == n && b->num_elements == n) {
     /* same layout: one flat run */
@@ -196,6 +236,11 @@ tfm_code kern_binary(ew_binary_t op, const tensor_t *a, const tensor_t *b, tenso
   } else {
     ew_bcast_plan(&a->shape, &b->shape, &out->shape, &plan);
     job.plan = &plan;
+    const int64_t c = plan.dim[plan.rank - 1];
+    job.short_rows = plan.rank == 2 && c <= SHORT_ROW && plan.a_stride[1] == 1 &&
+                     plan.b_stride[1] == 1 &&
+                     ((plan.a_stride[0] == 0 && plan.b_stride[0] == c) ||
+                      (plan.b_stride[0] == 0 && plan.a_stride[0] == c));
   }
   if (n <= EW_TASK_ELEMS) binary_task(&job, 0);
   else pool_parallel_for(ew_num_tasks(n), binary_task, &job);
