@@ -276,7 +276,7 @@ START_TEST(float_binary_ops_match_float64_reference) {
       for (int d = 0; d < 2; d++) {
         const tfm_dtype dt = d ? TFM_DOUBLE : TFM_FLOAT;
         check_binary(float_binaries[k], dt, n, n, n);
-        if (n > 0) {
+        if (n > 0 && n < 1000000) { /* the large size checks the split once per op */
           check_binary(float_binaries[k], dt, n, n, 1);
           check_binary(float_binaries[k], dt, n, 1, n);
         }
