@@ -133,16 +133,13 @@ static void copy_run(void *ctx, int64_t a_off, int64_t b_off, int64_t out_off, i
 static void copy_task(void *ctx, int64_t t) {
   const copy_job_t *job = ctx;
   const int64_t lo = t * EW_TASK_ELEMS;
-  const int64_t hi = lo + EW_TASK_ELEMS < job->n ? lo + EW_TASK_ELEMS : job->n;
-  ew_bcast_walk(job->plan, lo, hi, copy_run, ctx);
+  ew_bcast_walk(job->plan, lo, ew_chunk_end(t, job->n), copy_run, ctx);
 }
 
 static tfm_code run_copy(const ew_bcast_t *plan, const void *x, void *out, size_t esize,
                          int64_t n) {
   copy_job_t job = {plan, x, out, esize, n};
-  const int64_t tasks = ew_num_tasks(n);
-  if (tasks == 1) copy_task(&job, 0);
-  else pool_parallel_for(tasks, copy_task, &job);
+  ew_run_chunks(n, copy_task, &job);
   return TFM_OK;
 }
 

@@ -93,7 +93,7 @@ typedef struct cast_job {
 static void cast_task(void *ctx, int64_t t) {
   const cast_job_t *job = ctx;
   const int64_t lo = t * EW_TASK_ELEMS;
-  job->fn(job->x, job->y, lo, lo + EW_TASK_ELEMS < job->n ? lo + EW_TASK_ELEMS : job->n);
+  job->fn(job->x, job->y, lo, ew_chunk_end(t, job->n));
 }
 
 tfm_code kern_cast(const tensor_t *x, tensor_t *out, tfm_status *st) {
@@ -113,7 +113,6 @@ tfm_code kern_cast(const tensor_t *x, tensor_t *out, tfm_status *st) {
     return status_ok(st);
   }
   cast_job_t job = {cast_table[s][d], x->data, out->data, n};
-  if (n <= EW_TASK_ELEMS) cast_task(&job, 0);
-  else pool_parallel_for(ew_num_tasks(n), cast_task, &job);
+  ew_run_chunks(n, cast_task, &job);
   return status_ok(st);
 }

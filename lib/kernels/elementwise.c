@@ -66,11 +66,6 @@ tfm_dtype ew_binary_out_dtype(ew_binary_t op, tfm_dtype dt) {
   }
 }
 
-static inline int64_t task_end(int64_t t, int64_t n) {
-  const int64_t hi = (t + 1) * EW_TASK_ELEMS;
-  return hi < n ? hi : n;
-}
-
 /* ---- unary ------------------------------------------------------------------ */
 
 typedef struct unary_job {
@@ -85,7 +80,7 @@ static void unary_task(void *ctx, int64_t t) {
   const unary_job_t *job = ctx;
   const int64_t lo = t * EW_TASK_ELEMS;
   job->fn(job->x + (size_t)lo * job->esize, job->y + (size_t)lo * job->esize,
-          task_end(t, job->n) - lo);
+          ew_chunk_end(t, job->n) - lo);
 }
 
 tfm_code kern_unary(ew_unary_t op, const tensor_t *x, tensor_t *y, tfm_status *st) {
@@ -103,8 +98,7 @@ tfm_code kern_unary(ew_unary_t op, const tensor_t *x, tensor_t *y, tfm_status *s
   if (n == 0) return status_ok(st);
   unary_job_t job = {ew_loops_current()->unary[op][ew_dt_index(x->dtype)], x->data, y->data,
                      dtype_size(x->dtype), n};
-  if (n <= EW_TASK_ELEMS) job.fn(x->data, y->data, n);
-  else pool_parallel_for(ew_num_tasks(n), unary_task, &job);
+  ew_run_chunks(n, unary_task, &job);
   return status_ok(st);
 }
 
@@ -168,7 +162,7 @@ static void short_rows_range(const binary_job_t *job, int64_t lo, int64_t hi) {
 
 static void binary_task(void *ctx, int64_t t) {
   const binary_job_t *job = ctx;
-  const int64_t lo = t * EW_TASK_ELEMS, hi = task_end(t, job->n);
+  const int64_t lo = t * EW_TASK_ELEMS, hi = ew_chunk_end(t, job->n);
   if (job->short_rows) short_rows_range(job, lo, hi);
   else if (job->plan) ew_bcast_walk(job->plan, lo, hi, binary_run, ctx);
   else binary_run(ctx, lo * job->a_step, lo * job->b_step, lo, hi - lo, job->a_step, job->b_step);
@@ -242,8 +236,7 @@ tfm_code kern_binary(ew_binary_t op, const tensor_t *a, const tensor_t *b, tenso
                      ((plan.a_stride[0] == 0 && plan.b_stride[0] == c) ||
                       (plan.b_stride[0] == 0 && plan.a_stride[0] == c));
   }
-  if (n <= EW_TASK_ELEMS) binary_task(&job, 0);
-  else pool_parallel_for(ew_num_tasks(n), binary_task, &job);
+  ew_run_chunks(n, binary_task, &job);
   return status_ok(st);
 }
 
@@ -262,7 +255,7 @@ static void axpy_task(void *ctx, int64_t t) {
   const axpy_job_t *job = ctx;
   const size_t off = (size_t)(t * EW_TASK_ELEMS) * job->esize;
   job->fn(job->alpha, job->x + off, job->y + off, job->out + off,
-          task_end(t, job->n) - t * EW_TASK_ELEMS);
+          ew_chunk_end(t, job->n) - t * EW_TASK_ELEMS);
 }
 
 tfm_code kern_axpy(double alpha, const tensor_t *x, const tensor_t *y, tensor_t *out,
@@ -279,11 +272,7 @@ tfm_code kern_axpy(double alpha, const tensor_t *x, const tensor_t *y, tensor_t 
   const int64_t n = x->num_elements;
   axpy_job_t job = {ew_loops_current()->axpy[ew_dt_index(x->dtype)], alpha, x->data, y->data,
                     out->data, dtype_size(x->dtype), n};
-  if (n <= EW_TASK_ELEMS) {
-    if (n > 0) job.fn(alpha, x->data, y->data, out->data, n);
-  } else {
-    pool_parallel_for(ew_num_tasks(n), axpy_task, &job);
-  }
+  if (n > 0) ew_run_chunks(n, axpy_task, &job);
   return status_ok(st);
 }
 
@@ -304,7 +293,7 @@ static void add_n_task(void *ctx, int64_t t) {
   const add_n_job_t *job = ctx;
   _Alignas(64) char acc[ADD_N_BLOCK * 8];
   const size_t es = job->esize;
-  const int64_t hi = task_end(t, job->n);
+  const int64_t hi = ew_chunk_end(t, job->n);
   for (int64_t lo = t * EW_TASK_ELEMS; lo < hi; lo += ADD_N_BLOCK) {
     const int64_t len = hi - lo < ADD_N_BLOCK ? hi - lo : ADD_N_BLOCK;
     const size_t off = (size_t)lo * es;
@@ -333,8 +322,7 @@ tfm_code kern_add_n(const tensor_t *const *xs, int n, tensor_t *out, tfm_status 
   if (count == 0) return status_ok(st);
   add_n_job_t job = {ew_loops_current()->binary[EW_ADD][ew_dt_index(out->dtype)], xs, n,
                      out->data, dtype_size(out->dtype), count};
-  if (count <= EW_TASK_ELEMS) add_n_task(&job, 0);
-  else pool_parallel_for(ew_num_tasks(count), add_n_task, &job);
+  ew_run_chunks(count, add_n_task, &job);
   return status_ok(st);
 }
 
@@ -365,7 +353,7 @@ typedef struct select_job {
 
 static void select_task(void *ctx, int64_t t) {
   const select_job_t *job = ctx;
-  const int64_t lo = t * EW_TASK_ELEMS, hi = task_end(t, job->n);
+  const int64_t lo = t * EW_TASK_ELEMS, hi = ew_chunk_end(t, job->n);
   switch (job->esize) {
     case 1: SELECT_LOOP(uint8_t); break;
     case 4: SELECT_LOOP(uint32_t); break;
@@ -398,7 +386,6 @@ tfm_code kern_select(const tensor_t *cond, const tensor_t *a, const tensor_t *b,
                       shape_str(&b->shape, sb), shape_str(&out->shape, so));
   if (n == 0) return status_ok(st);
   select_job_t job = {TENSOR_BOOL(cond), a->data, b->data, out->data, dtype_size(a->dtype), n, row};
-  if (n <= EW_TASK_ELEMS) select_task(&job, 0);
-  else pool_parallel_for(ew_num_tasks(n), select_task, &job);
+  ew_run_chunks(n, select_task, &job);
   return status_ok(st);
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "core/shape.h"
+#include "core/threadpool.h"
 
 typedef struct ew_bcast {
   int rank;                         /* >= 1 */
@@ -38,5 +39,18 @@ void ew_bcast_walk(const ew_bcast_t *plan, int64_t lo, int64_t hi, ew_bcast_visi
 #define EW_TASK_ELEMS ((int64_t)32768)
 
 static inline int64_t ew_num_tasks(int64_t n) { return (n + EW_TASK_ELEMS - 1) / EW_TASK_ELEMS; }
+
+/* Chunk t of n elements is [t * EW_TASK_ELEMS, ew_chunk_end(t, n)). */
+static inline int64_t ew_chunk_end(int64_t t, int64_t n) {
+  const int64_t hi = (t + 1) * EW_TASK_ELEMS;
+  return hi < n ? hi : n;
+}
+
+/* Runs fn(ctx, t) for every chunk of n > 0 elements: inline when there is one
+ * (a small tensor pays no pool overhead), over the thread pool otherwise. */
+static inline void ew_run_chunks(int64_t n, pool_task_fn fn, void *ctx) {
+  if (n <= EW_TASK_ELEMS) fn(ctx, 0);
+  else pool_parallel_for(ew_num_tasks(n), fn, ctx);
+}
 
 #endif

@@ -37,7 +37,7 @@ static void transpose_task(void *ctx, int64_t t) {
   const int last = job->rank - 1;
   const int64_t inner = job->dim[last], s = job->stride[last];
   const int64_t lo = t * EW_TASK_ELEMS;
-  const int64_t hi = lo + EW_TASK_ELEMS < job->n ? lo + EW_TASK_ELEMS : job->n;
+  const int64_t hi = ew_chunk_end(t, job->n);
   int64_t idx[TFM_MAX_RANK], off = 0, rem = lo;
   for (int i = last; i >= 0; i--) {
     idx[i] = rem % job->dim[i];
@@ -177,7 +177,6 @@ tfm_code kern_transpose(const tensor_t *x, const int *perm, tensor_t *out, tfm_s
     }
     return status_ok(st);
   }
-  if (n <= EW_TASK_ELEMS) transpose_task(&job, 0);
-  else pool_parallel_for(ew_num_tasks(n), transpose_task, &job);
+  ew_run_chunks(n, transpose_task, &job);
   return status_ok(st);
 }
