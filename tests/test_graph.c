@@ -877,6 +877,25 @@ START_TEST(layout_gradients_route_dy_back) {
   ck_assert_str_eq(dx[0]->node->type, "Slice");
   ck_assert_int_eq(tfm_output_dim(dx[0], 0), 2);
   ck_assert_int_eq(tfm_output_dim(dx[0], 1), 2);
+  /* Tile [2,3] by [2,2]: dy [4,6] viewed as [2,2,2,3], summed over the tiles */
+  tfm_output *mult = tfm_constant_i32(g, (int32_t[]){2, 2}, 2, NULL, st);
+  tfm_op *tile = build("Tile", (tfm_output *[]){x, mult}, 2, NULL, 0);
+  tfm_output *dy46 = ph("dy46", 4, 6);
+  grad(tile, (output_t *[]){dy46}, dx);
+  ck_assert_str_eq(dx[0]->node->type, "Sum");
+  ck_assert_int_eq(tfm_output_rank(dx[0]), 2);
+  ck_assert_int_eq(tfm_output_dim(dx[0], 0), 2);
+  ck_assert_int_eq(tfm_output_dim(dx[0], 1), 3);
+  const tensor_t *split = dx[0]->node->inputs[0]->node->inputs[1]->const_value;
+  ck_assert_int_eq(TENSOR_I32(split)[0], 2);
+  ck_assert_int_eq(TENSOR_I32(split)[3], 3);
+  /* Fill: the scalar value gets the sum of dy */
+  tfm_output *fill = tfm_fill(g, tfm_constant_i32(g, (int32_t[]){2, 3}, 2, NULL, st),
+                              tfm_scalar(g, 1, TFM_FLOAT, NULL, st), NULL, st);
+  grad(tfm_output_op(fill), (output_t *[]){x}, dx);
+  ck_assert_ptr_null(dx[0]);
+  ck_assert_str_eq(dx[1]->node->type, "Sum");
+  ck_assert_int_eq(tfm_output_rank(dx[1]), 0);
   /* Identity passes dy through */
   tfm_output *id = tfm_identity(g, x, NULL, st);
   grad(tfm_output_op(id), (output_t *[]){x2}, dx);

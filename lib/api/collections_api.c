@@ -46,71 +46,70 @@ TFM_API const char *tfm_graph_collection_key(tfm_graph *g, int index) {
 }
 
 /* Item `index` of `key`, of kind `kind` (any kind when kind < 0). */
-static const collection_item_t *item_at(tfm_graph *g, const char *key, int index, int kind,
-                                        tfm_status *st) {
+static tfm_code item_at(tfm_graph *g, const char *key, int index, int kind,
+                        const collection_item_t **out, tfm_status *st) {
   static const char *names[] = {"op", "output", "variable", "int", "float", "bytes"};
-  collection_t *c = graph_collection(graph_or_default(g), key, false, st);
-  if (!c) return NULL;
-  if (index < 0 || index >= c->n_items) {
-    status_set(st, TFM_OUT_OF_RANGE, "collection '%s' has %d items; index %d is out of range", key,
-               c->n_items, index);
-    return NULL;
-  }
+  collection_t *c = graph_collection(graph_or_default(g), key, false, NULL);
+  if (!c)
+    return status_set(st, TFM_NOT_FOUND, "collection '%s' does not exist", key ? key : "(null)");
+  if (index < 0 || index >= c->n_items)
+    return status_set(st, TFM_OUT_OF_RANGE, "collection '%s' has %d items; index %d is out of range",
+                      key, c->n_items, index);
   const collection_item_t *it = &c->items[index];
-  if (kind >= 0 && (int)it->kind != kind) {
-    status_set(st, TFM_INVALID_ARGUMENT, "item %d of collection '%s' is a %s, not a %s", index, key,
-               names[it->kind], names[kind]);
-    return NULL;
-  }
-  status_ok(st);
-  return it;
+  if (kind >= 0 && (int)it->kind != kind)
+    return status_set(st, TFM_INVALID_ARGUMENT, "item %d of collection '%s' is a %s, not a %s", index,
+                      key, names[it->kind], names[kind]);
+  *out = it;
+  return status_ok(st);
 }
 
 TFM_API tfm_code tfm_graph_collection_item_kind(tfm_graph *g, const char *key, int index,
                                                 tfm_collection_kind *kind, tfm_status *st) {
-  const collection_item_t *it = item_at(g, key, index, -1, st);
-  if (!it) return status_code(st) ? status_code(st) : TFM_NOT_FOUND;
-  *kind = (tfm_collection_kind)it->kind;
-  return TFM_OK;
+  const collection_item_t *it = NULL;
+  tfm_code rc = item_at(g, key, index, -1, &it, st);
+  if (rc == TFM_OK) *kind = (tfm_collection_kind)it->kind;
+  return rc;
 }
 
 TFM_API tfm_op *tfm_graph_collection_op(tfm_graph *g, const char *key, int index, tfm_status *st) {
-  const collection_item_t *it = item_at(g, key, index, ITEM_OP, st);
-  return it ? it->u.op : NULL;
+  const collection_item_t *it = NULL;
+  return item_at(g, key, index, ITEM_OP, &it, st) == TFM_OK ? it->u.op : NULL;
 }
 
 TFM_API tfm_output *tfm_graph_collection_output(tfm_graph *g, const char *key, int index, tfm_status *st) {
-  const collection_item_t *it = item_at(g, key, index, ITEM_OUTPUT, st);
-  return it ? it->u.output : NULL;
+  const collection_item_t *it = NULL;
+  return item_at(g, key, index, ITEM_OUTPUT, &it, st) == TFM_OK ? it->u.output : NULL;
 }
 
 TFM_API tfm_variable *tfm_graph_collection_variable(tfm_graph *g, const char *key, int index,
                                                     tfm_status *st) {
-  const collection_item_t *it = item_at(g, key, index, ITEM_VARIABLE, st);
-  return it ? it->u.variable : NULL;
+  const collection_item_t *it = NULL;
+  return item_at(g, key, index, ITEM_VARIABLE, &it, st) == TFM_OK ? it->u.variable : NULL;
 }
 
 TFM_API tfm_code tfm_graph_collection_int(tfm_graph *g, const char *key, int index, int64_t *value,
                                           tfm_status *st) {
-  const collection_item_t *it = item_at(g, key, index, ITEM_INT, st);
-  if (!it) return status_code(st) ? status_code(st) : TFM_NOT_FOUND;
-  *value = it->u.i;
-  return TFM_OK;
+  const collection_item_t *it = NULL;
+  tfm_code rc = item_at(g, key, index, ITEM_INT, &it, st);
+  if (rc == TFM_OK) *value = it->u.i;
+  return rc;
 }
 
 TFM_API tfm_code tfm_graph_collection_float(tfm_graph *g, const char *key, int index, double *value,
                                             tfm_status *st) {
-  const collection_item_t *it = item_at(g, key, index, ITEM_FLOAT, st);
-  if (!it) return status_code(st) ? status_code(st) : TFM_NOT_FOUND;
-  *value = it->u.f;
-  return TFM_OK;
+  const collection_item_t *it = NULL;
+  tfm_code rc = item_at(g, key, index, ITEM_FLOAT, &it, st);
+  if (rc == TFM_OK) *value = it->u.f;
+  return rc;
 }
 
 TFM_API tfm_code tfm_graph_collection_bytes(tfm_graph *g, const char *key, int index, const char **data,
                                             size_t *len, tfm_status *st) {
-  const collection_item_t *it = item_at(g, key, index, ITEM_BYTES, st);
-  if (!it) return status_code(st) ? status_code(st) : TFM_NOT_FOUND;
-  *data = it->u.bytes.data;
-  *len = it->u.bytes.len;
-  return TFM_OK;
+  const collection_item_t *it = NULL;
+  tfm_code rc = item_at(g, key, index, ITEM_BYTES, &it, st);
+  if (rc == TFM_OK) {
+    *data = it->u.bytes.data;
+    *len = it->u.bytes.len;
+  }
+  return rc;
 }

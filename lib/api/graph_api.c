@@ -104,62 +104,57 @@ TFM_API tfm_output *tfm_op_output(tfm_op *op, int i) {
 }
 TFM_API tfm_graph *tfm_op_graph(const tfm_op *op) { return op ? op->graph : NULL; }
 
-/* The attr `name` of `op` if it has kind `kind`; NULL with the status set otherwise. */
-static const attr_value_t *attr_of_kind(const tfm_op *op, const char *name, attr_kind_t kind,
-                                        const char *kind_name, tfm_status *st) {
-  if (!op || !name) {
-    status_set(st, TFM_INVALID_ARGUMENT, "op attr: %s is NULL", op ? "the name" : "the op");
-    return NULL;
-  }
+/* Finds the attr `name` of `op` and checks it has kind `kind`. */
+static tfm_code attr_of_kind(const tfm_op *op, const char *name, attr_kind_t kind,
+                             const char *kind_name, const attr_value_t **out, tfm_status *st) {
+  if (!op || !name)
+    return status_set(st, TFM_INVALID_ARGUMENT, "op attr: %s is NULL", op ? "the name" : "the op");
   const attr_value_t *v = node_attr(op, name);
-  if (!v) {
-    status_set(st, TFM_NOT_FOUND, "%s '%s' has no attr '%s'", op->type, op->name, name);
-    return NULL;
-  }
-  if (v->kind != kind) {
-    status_set(st, TFM_INVALID_ARGUMENT, "attr '%s' of %s '%s' is not a %s", name, op->type,
-               op->name, kind_name);
-    return NULL;
-  }
-  status_ok(st);
-  return v;
+  if (!v) return status_set(st, TFM_NOT_FOUND, "%s '%s' has no attr '%s'", op->type, op->name, name);
+  if (v->kind != kind)
+    return status_set(st, TFM_INVALID_ARGUMENT, "attr '%s' of %s '%s' is not a %s", name, op->type,
+                      op->name, kind_name);
+  *out = v;
+  return status_ok(st);
 }
 
 TFM_API tfm_code tfm_op_attr_int(const tfm_op *op, const char *name, int64_t *value, tfm_status *st) {
-  const attr_value_t *v = attr_of_kind(op, name, ATTR_I, "int", st);
-  if (!v) return status_code(st) ? status_code(st) : TFM_NOT_FOUND;
-  *value = v->u.i;
-  return TFM_OK;
+  const attr_value_t *v = NULL;
+  tfm_code rc = attr_of_kind(op, name, ATTR_I, "int", &v, st);
+  if (rc == TFM_OK) *value = v->u.i;
+  return rc;
 }
 
 TFM_API tfm_code tfm_op_attr_float(const tfm_op *op, const char *name, float *value, tfm_status *st) {
-  const attr_value_t *v = attr_of_kind(op, name, ATTR_F, "float", st);
-  if (!v) return status_code(st) ? status_code(st) : TFM_NOT_FOUND;
-  *value = v->u.f;
-  return TFM_OK;
+  const attr_value_t *v = NULL;
+  tfm_code rc = attr_of_kind(op, name, ATTR_F, "float", &v, st);
+  if (rc == TFM_OK) *value = v->u.f;
+  return rc;
 }
 
 TFM_API tfm_code tfm_op_attr_bool(const tfm_op *op, const char *name, int *value, tfm_status *st) {
-  const attr_value_t *v = attr_of_kind(op, name, ATTR_B, "bool", st);
-  if (!v) return status_code(st) ? status_code(st) : TFM_NOT_FOUND;
-  *value = v->u.b;
-  return TFM_OK;
+  const attr_value_t *v = NULL;
+  tfm_code rc = attr_of_kind(op, name, ATTR_B, "bool", &v, st);
+  if (rc == TFM_OK) *value = v->u.b;
+  return rc;
 }
 
 TFM_API tfm_code tfm_op_attr_type(const tfm_op *op, const char *name, tfm_dtype *value, tfm_status *st) {
-  const attr_value_t *v = attr_of_kind(op, name, ATTR_TYPE, "type", st);
-  if (!v) return status_code(st) ? status_code(st) : TFM_NOT_FOUND;
-  *value = (tfm_dtype)v->u.type;
-  return TFM_OK;
+  const attr_value_t *v = NULL;
+  tfm_code rc = attr_of_kind(op, name, ATTR_TYPE, "type", &v, st);
+  if (rc == TFM_OK) *value = (tfm_dtype)v->u.type;
+  return rc;
 }
 
 TFM_API tfm_code tfm_op_attr_string(const tfm_op *op, const char *name, const char **value, size_t *len,
                                     tfm_status *st) {
-  const attr_value_t *v = attr_of_kind(op, name, ATTR_S, "string", st);
-  if (!v) return status_code(st) ? status_code(st) : TFM_NOT_FOUND;
-  *value = v->u.s.data ? v->u.s.data : "";
-  if (len) *len = v->u.s.len;
-  return TFM_OK;
+  const attr_value_t *v = NULL;
+  tfm_code rc = attr_of_kind(op, name, ATTR_S, "string", &v, st);
+  if (rc == TFM_OK) {
+    *value = v->u.s.data ? v->u.s.data : "";
+    if (len) *len = v->u.s.len;
+  }
+  return rc;
 }
 
 /* ---- outputs ---- */
