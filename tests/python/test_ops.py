@@ -191,3 +191,15 @@ def test_where_range_tile_and_comparisons_match_numpy():
     assert got[4].dtype == np.bool_ and np.array_equal(got[4], A >= B) and got[5].all()
     assert np.allclose(got[6], (A.astype(np.float64) - B) ** 2, rtol=1e-5)
     assert got[7].dtype == np.int64 and np.array_equal(got[7], A.argmax(axis=1))
+
+
+@need("tfm_op_builder_new")
+def test_indexing_matches_numpy():
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    c = tf.constant(a)
+    keys = [0, -1, (1, 2), (slice(None), 1), (Ellipsis, 2), (slice(None, None, 2),), (None, 0),
+            (slice(1, None), slice(None, None, -1)), (0, slice(1, 3), slice(None, None, 3))]
+    tensors = [c[k] for k in keys]
+    for k, t, got in zip(keys, tensors, run(tensors)):
+        assert t.shape.as_list() == list(a[k].shape), k
+        assert np.array_equal(got, a[k]), k
