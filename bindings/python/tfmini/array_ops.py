@@ -5,7 +5,7 @@ from . import _lib, dtypes, errors, numpy_interop
 from ._lib import fn, cstr
 from .framework import (Tensor, TensorOperators, constant_from_array, convert_to_tensor, get_default_graph,
                         graph_of)
-from .math_ops import generic
+from .math_ops import generic, unary
 from .tensor_shape import TensorShape
 
 
@@ -100,17 +100,11 @@ def fill(dims, value, name=None):
 
 
 def identity(input, name=None):  # noqa: A002
-    return _unary_array(fn.tfm_identity, input, name)
+    return unary(fn.tfm_identity, input, name)
 
 
 def stop_gradient(input, name=None):  # noqa: A002
-    return _unary_array(fn.tfm_stop_gradient, input, name)
-
-
-def _unary_array(cfunc, x, name):
-    graph = graph_of(x)
-    x = convert_to_tensor(x, graph=graph)
-    return graph._wrap_tensor(_lib.call(cfunc, graph._builder_ptr, x._ptr, cstr(name)))
+    return unary(fn.tfm_stop_gradient, input, name)
 
 
 def reshape(tensor, shape, name=None):
@@ -154,7 +148,7 @@ def squeeze(input, axis=None, name=None, squeeze_dims=None):  # noqa: A002
 
 
 def shape(input, name=None, out_type=dtypes.int32):  # noqa: A002
-    out = _unary_array(fn.tfm_shape, input, name)
+    out = unary(fn.tfm_shape, input, name)
     return out if out.dtype is dtypes.as_dtype(out_type) else cast_to(out, out_type)
 
 

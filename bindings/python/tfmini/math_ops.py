@@ -31,7 +31,8 @@ def _binary(cfunc, x, y, name):
     return graph._wrap_tensor(_lib.call(cfunc, graph._builder_ptr, x._ptr, y._ptr, cstr(name)))
 
 
-def _unary(cfunc, x, name):
+def unary(cfunc, x, name):
+    """Output of a typed one-input C builder applied to `x`."""
     graph = graph_of(x)
     x = convert_to_tensor(x, graph=graph)
     return graph._wrap_tensor(_lib.call(cfunc, graph._builder_ptr, x._ptr, cstr(name)))
@@ -113,31 +114,31 @@ def squared_difference(x, y, name=None):
 
 
 def negative(x, name=None):
-    return _unary(fn.tfm_neg, x, name)
+    return unary(fn.tfm_neg, x, name)
 
 
 def square(x, name=None):
-    return _unary(fn.tfm_square, x, name)
+    return unary(fn.tfm_square, x, name)
 
 
 def sqrt(x, name=None):
-    return _unary(fn.tfm_sqrt, x, name)
+    return unary(fn.tfm_sqrt, x, name)
 
 
 def exp(x, name=None):
-    return _unary(fn.tfm_exp, x, name)
+    return unary(fn.tfm_exp, x, name)
 
 
 def log(x, name=None):
-    return _unary(fn.tfm_log, x, name)
+    return unary(fn.tfm_log, x, name)
 
 
 def sigmoid(x, name=None):
-    return _unary(fn.tfm_sigmoid, x, name)
+    return unary(fn.tfm_sigmoid, x, name)
 
 
 def tanh(x, name=None):
-    return _unary(fn.tfm_tanh, x, name)
+    return unary(fn.tfm_tanh, x, name)
 
 
 def abs(x, name=None):  # noqa: A001 - TensorFlow's name

@@ -2,13 +2,8 @@
 from . import _lib, errors
 from ._lib import fn, cstr
 from .framework import convert_to_tensor, graph_of
-from . import math_ops, array_ops
-
-
-def _unary(cfunc, x, name):
-    graph = graph_of(x)
-    x = convert_to_tensor(x, graph=graph)
-    return graph._wrap_tensor(_lib.call(cfunc, graph._builder_ptr, x._ptr, cstr(name)))
+from . import math_ops
+from .math_ops import unary as _unary
 
 
 def relu(features, name=None):
@@ -115,4 +110,3 @@ def dropout(*args, **kwargs):
 __all__ = ["relu", "sigmoid", "tanh", "softmax", "conv2d", "bias_add", "max_pool", "l2_loss",
            "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
            "sigmoid_cross_entropy_with_logits", "dropout"]
-del array_ops
