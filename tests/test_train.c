@@ -581,6 +581,40 @@ START_TEST(minimize_survives_allocation_failures) {
 }
 END_TEST
 
+/* compute_gradients / apply_gradients: gradients changed in between (halved) drive
+ * the update; a gradient of the wrong shape is refused naming both. */
+START_TEST(apply_gradients_uses_the_given_gradients) {
+  setup_q_t q = make_quadratic();
+  tfm_output *dw;
+  tfm_output *ref = tfm_variable_ref(q.w);
+  ck_assert_int_eq(tfm_gradients(q.g, &q.loss, 1, &ref, 1, NULL, &dw, st), TFM_OK);
+  tfm_output *half = tfm_mul(q.g, dw, tfm_scalar(q.g, 0.5, TFM_DOUBLE, NULL, st), "clipped", st);
+  OK();
+  tfm_optimizer *opt = tfm_optimizer_gradient_descent(0.1, st);
+  int64_t two = 2;
+  tfm_output *wrong_shape = tfm_zeros(q.g, &two, 1, TFM_DOUBLE, "wrong_shape", st);
+  ck_assert_ptr_null(tfm_optimizer_apply_gradients(opt, q.g, &wrong_shape, &q.w, 1, NULL, NULL, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  ck_assert_msg(strstr(tfm_status_message(st), "wrong_shape") && strstr(tfm_status_message(st), "'w'"), "%s",
+                tfm_status_message(st));
+  tfm_op *train = tfm_optimizer_apply_gradients(opt, q.g, &half, &q.w, 1, NULL, "apply", st);
+  OK();
+  ck_assert_str_eq(tfm_op_name(train), "apply");
+  assert_op(q.g, "apply/update_w/ApplyGradientDescent", "ApplyGradientDescent");
+  start(&q);
+  double ref_w[NW], got[NW];
+  memcpy(ref_w, W0, sizeof ref_w);
+  for (int step = 1; step <= 3; step++) {
+    run_op(q.s, train);
+    for (int i = 0; i < NW; i++) ref_w[i] -= 0.1 * 0.5 * (C[i] * ref_w[i] + D[i]);
+    read_var(q.s, q.w, got, NW);
+    for (int i = 0; i < NW; i++) assert_close(got[i], ref_w[i], 1e-14, "w", step);
+  }
+  tfm_optimizer_delete(opt);
+  finish(&q);
+}
+END_TEST
+
 static Suite *train_suite(void) {
   Suite *s = suite_create("train");
   TCase *tc = tcase_create("train");
@@ -597,6 +631,7 @@ static Suite *train_suite(void) {
   tcase_add_test(tc, apply_adam_nesterov_float32_matches_formula);
   tcase_add_test(tc, apply_ops_reject_bad_inputs);
   tcase_add_test(tc, second_minimize_reuses_slots);
+  tcase_add_test(tc, apply_gradients_uses_the_given_gradients);
   tcase_add_test(tc, minimize_survives_allocation_failures);
   tcase_add_test(tc, tutorial_line_fit_converges_to_least_squares);
   suite_add_tcase(s, tc);

@@ -37,6 +37,15 @@ TFM_API tfm_op *tfm_optimizer_minimize(tfm_optimizer *opt, tfm_graph *g, tfm_out
                                        tfm_variable *const *var_list, int n_vars, tfm_variable *global_step,
                                        const char *name, tfm_status *status);
 
+/* optimizer.apply_gradients(zip(grads, vars), global_step, name): the second half of
+ * minimize(), for gradients the caller computed or changed (tfm_gradients w.r.t.
+ * tfm_variable_ref, then clipped...). grads[i] may be NULL (that variable is left
+ * alone). Errors: INVALID_ARGUMENT (a gradient whose dtype or shape does not fit
+ * its variable, naming both; no gradient at all), RESOURCE_EXHAUSTED. */
+TFM_API tfm_op *tfm_optimizer_apply_gradients(tfm_optimizer *opt, tfm_graph *g, tfm_output *const *grads,
+                                              tfm_variable *const *vars, int n, tfm_variable *global_step,
+                                              const char *name, tfm_status *status);
+
 /* tf.train.get_or_create_global_step: an int64 scalar variable "global_step",
  * not trainable, in the "global_step" collection. */
 TFM_API tfm_variable *tfm_train_get_or_create_global_step(tfm_graph *g, tfm_status *status);

@@ -211,6 +211,55 @@ done:
   return result;
 }
 
+/* Checks shared by minimize and apply_gradients. */
+static tfm_code check_context(tfm_optimizer *opt, graph_t *g, variable_t *global_step, tfm_status *st) {
+  if (opt->learning_rate_tensor && opt->learning_rate_tensor->node->graph != g)
+    return status_set(st, TFM_INVALID_ARGUMENT, "%s: the learning-rate tensor '%s' is in another graph",
+                      opt->kind->name, opt->learning_rate_tensor->node->name);
+  if (global_step && (!global_step->var || global_step->var->graph != g ||
+                      !dtype_is_integer(global_step->var->outputs[0].dtype)))
+    return status_set(st, TFM_INVALID_ARGUMENT, "%s: global_step must be an integer variable of this graph",
+                      opt->kind->name);
+  return TFM_OK;
+}
+
+/* apply_gradients: slots for the variables that have a gradient, the updates under
+ * the optimizer's scope, the result added to "train_op". */
+static node_t *apply_all(tfm_optimizer *opt, graph_t *g, variable_t *const *vars, output_t *const *grads, int n,
+                         variable_t *global_step, const char *name, tfm_status *st) {
+  variable_t **with_grad = mem_calloc((size_t)n, sizeof *with_grad);
+  if (!with_grad) {
+    status_set(st, TFM_RESOURCE_EXHAUSTED, "%s: out of memory", opt->kind->name);
+    return NULL;
+  }
+  node_t *result = NULL;
+  int n_with = 0;
+  for (int i = 0; i < n; i++)
+    if (grads[i]) with_grad[n_with++] = vars[i];
+  if (n_with == 0) {
+    status_set(st, TFM_INVALID_ARGUMENT, "%s: no gradients provided for any of the %d variables (first: '%s')",
+               opt->kind->name, n, vars[0]->var->name);
+    goto done;
+  }
+  opt->dtype = with_grad[0]->var->outputs[0].dtype;
+  if (opt->kind->create_slots && opt->kind->create_slots(opt, g, with_grad, n_with, st) != TFM_OK) goto done;
+  if (graph_push_name_scope(g, name && name[0] ? name : opt->kind->name, st) != TFM_OK) goto done;
+  char *scope = mem_strdup(graph_current_name_scope(g));
+  if (scope)
+    result = apply_gradients(opt, g, vars, grads, n, global_step, scope, st);
+  else
+    status_set(st, TFM_RESOURCE_EXHAUSTED, "%s: out of memory", opt->kind->name);
+  graph_pop_name_scope(g, NULL);
+  mem_free(scope);
+  if (result) {
+    collection_item_t item = {.kind = ITEM_OP, .u.op = result};
+    if (graph_add_to_collection(g, TFM_TRAIN_OP, &item, st) != TFM_OK) result = NULL;
+  }
+done:
+  mem_free(with_grad);
+  return result;
+}
+
 TFM_API tfm_op *tfm_optimizer_minimize(tfm_optimizer *opt, tfm_graph *g, tfm_output *loss,
                                        tfm_variable *const *var_list, int n_vars, tfm_variable *global_step,
                                        const char *name, tfm_status *status) {
@@ -226,59 +275,56 @@ TFM_API tfm_op *tfm_optimizer_minimize(tfm_optimizer *opt, tfm_graph *g, tfm_out
     status_set(st, TFM_INVALID_ARGUMENT, "minimize: the loss '%s' is not in this graph", loss->node->name);
     return NULL;
   }
-  if (opt->learning_rate_tensor && opt->learning_rate_tensor->node->graph != g) {
-    status_set(st, TFM_INVALID_ARGUMENT, "%s: the learning-rate tensor '%s' is in another graph", opt->kind->name,
-               opt->learning_rate_tensor->node->name);
-    return NULL;
-  }
-  if (global_step && (!global_step->var || global_step->var->graph != g ||
-                      !dtype_is_integer(global_step->var->outputs[0].dtype))) {
-    status_set(st, TFM_INVALID_ARGUMENT, "minimize: global_step must be an integer variable of this graph");
-    return NULL;
-  }
+  if (check_context(opt, g, global_step, st) != TFM_OK) return NULL;
   int n = 0;
   variable_t **vars = collect_vars(g, var_list, n_vars, &n, st);
   if (!vars) return NULL;
   output_t **xs = mem_calloc((size_t)n, sizeof *xs);
   output_t **grads = mem_calloc((size_t)n, sizeof *grads);
-  variable_t **with_grad = mem_calloc((size_t)n, sizeof *with_grad);
   node_t *result = NULL;
-  if (!xs || !grads || !with_grad) {
+  if (!xs || !grads) {
     status_set(st, TFM_RESOURCE_EXHAUSTED, "minimize: out of memory");
     goto done;
   }
   for (int i = 0; i < n; i++) xs[i] = &vars[i]->var->outputs[0];
   if (gradients_build(g, &loss, 1, xs, n, NULL, true, grads, st) != TFM_OK) goto done;
-  int n_with = 0;
-  for (int i = 0; i < n; i++)
-    if (grads[i]) with_grad[n_with++] = vars[i];
-  if (n_with == 0) {
-    status_set(st, TFM_INVALID_ARGUMENT, "%s: no gradients provided for any variable (the loss '%s' depends on none of the %d variables)",
-               opt->kind->name, loss->node->name, n);
-    goto done;
-  }
-  opt->dtype = with_grad[0]->var->outputs[0].dtype;
-  if (opt->kind->create_slots && opt->kind->create_slots(opt, g, with_grad, n_with, st) != TFM_OK) goto done;
-
-  if (graph_push_name_scope(g, name && name[0] ? name : opt->kind->name, st) != TFM_OK) goto done;
-  char *scope = mem_strdup(graph_current_name_scope(g));
-  if (!scope) {
-    graph_pop_name_scope(g, NULL);
-    status_set(st, TFM_RESOURCE_EXHAUSTED, "minimize: out of memory");
-    goto done;
-  }
-  result = apply_gradients(opt, g, vars, grads, n, global_step, scope, st);
-  graph_pop_name_scope(g, NULL);
-  mem_free(scope);
-  if (result) {
-    collection_item_t item = {.kind = ITEM_OP, .u.op = result};
-    if (graph_add_to_collection(g, TFM_TRAIN_OP, &item, st) != TFM_OK) result = NULL;
-  }
+  result = apply_all(opt, g, vars, grads, n, global_step, name, st);
 
 done:
   mem_free(vars);
   mem_free(xs);
   mem_free(grads);
-  mem_free(with_grad);
   return result;
+}
+
+TFM_API tfm_op *tfm_optimizer_apply_gradients(tfm_optimizer *opt, tfm_graph *g, tfm_output *const *grads,
+                                              tfm_variable *const *vars, int n, tfm_variable *global_step,
+                                              const char *name, tfm_status *status) {
+  tfm_status local;
+  tfm_status *st = status ? status : &local;
+  status_ok(st);
+  if (!opt || !grads || !vars || n <= 0) {
+    status_set(st, TFM_INVALID_ARGUMENT, "apply_gradients: optimizer, gradients and variables are required");
+    return NULL;
+  }
+  g = graph_or_default(g);
+  if (check_context(opt, g, global_step, st) != TFM_OK) return NULL;
+  for (int i = 0; i < n; i++) {
+    const variable_t *v = vars[i];
+    if (!v || !v->var || v->var->graph != g || !dtype_is_float(v->var->outputs[0].dtype)) {
+      status_set(st, TFM_INVALID_ARGUMENT, "apply_gradients: vars[%d] is not a float variable of this graph", i);
+      return NULL;
+    }
+    const output_t *gr = grads[i], *ref = &v->var->outputs[0];
+    if (!gr) continue;
+    char a[SHAPE_STR_MAX], b[SHAPE_STR_MAX];
+    if (gr->node->graph != g || gr->dtype != ref->dtype || !shape_compatible(&gr->shape, &ref->shape)) {
+      status_set(st, TFM_INVALID_ARGUMENT,
+                 "apply_gradients: the gradient '%s' (%s %s) does not fit variable '%s' (%s %s)", gr->node->name,
+                 dtype_name(gr->dtype), shape_str(&gr->shape, a), v->var->name, dtype_name(ref->dtype),
+                 shape_str(&ref->shape, b));
+      return NULL;
+    }
+  }
+  return apply_all(opt, g, vars, grads, n, global_step, name, st);
 }
