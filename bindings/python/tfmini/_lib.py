@@ -216,6 +216,8 @@ _DECLS = {
     "tfm_optimizer_set_learning_rate_tensor": (c_int, [HANDLE, HANDLE, STATUS]),
     "tfm_optimizer_delete": (None, [HANDLE]),
     "tfm_optimizer_minimize": (HANDLE, [HANDLE, HANDLE, HANDLE, HANDLES, c_int, HANDLE, c_char_p, STATUS]),
+    "tfm_optimizer_apply_gradients": (HANDLE, [HANDLE, HANDLE, HANDLES, HANDLES, c_int, HANDLE, c_char_p,
+                                               STATUS]),
     "tfm_train_get_or_create_global_step": (HANDLE, [HANDLE, STATUS]),
     "tfm_train_exponential_decay": (HANDLE, [HANDLE, c_double, HANDLE, c_double, c_double, c_int, c_char_p,
                                              STATUS]),
