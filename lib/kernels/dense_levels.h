@@ -54,4 +54,10 @@ extern const dense_ops_t dense_ops_avx512;
 /* The table for the level in force (cpu_level()). */
 const dense_ops_t *dense_ops(void);
 
+/* One GEMM on the calling thread, float32 or float64: a plain loop for tiny
+ * products (m*n*k <= DENSE_GEMM_TINY), the level's packed GEMM otherwise. The
+ * choice depends only on the sizes. (matmul.c) */
+#define DENSE_GEMM_TINY 16384
+void dense_gemm(bool is_f64, const dense_ops_t *ops, const gemm_args_t *g);
+
 #endif

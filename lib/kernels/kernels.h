@@ -158,5 +158,7 @@ tfm_code kern_truncated_normal(philox_t *g, tensor_t *out, tfm_status *st);
 /* int32/int64 uniform in [lo, hi). */
 tfm_code kern_random_uniform_int(philox_t *g, int64_t lo, int64_t hi, tensor_t *out,
                                  tfm_status *st);
+/* The raw Philox-4x32-10 block function (for known-answer tests). */
+void philox4x32_10(const uint32_t key[2], const uint32_t ctr[4], uint32_t out[4]);
 
 #endif

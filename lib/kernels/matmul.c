@@ -14,8 +14,6 @@
 
 #define MATMUL_TILE_M 48
 #define MATMUL_TILE_N 256
-/* m*n*k at or under which the plain loop is used. */
-#define MATMUL_TINY 16384
 /* m*n*k under which no task is handed to the pool. */
 #define MATMUL_PARALLEL ((int64_t)1 << 18)
 
@@ -37,6 +35,17 @@
   }
 DEFINE_NAIVE(f32, float)
 DEFINE_NAIVE(f64, double)
+
+void dense_gemm(bool is_f64, const dense_ops_t *ops, const gemm_args_t *g) {
+  if (g->m * g->n * g->k <= DENSE_GEMM_TINY) {
+    if (is_f64) naive_f64(g);
+    else naive_f32(g);
+  } else if (is_f64) {
+    ops->gemm_f64(g);
+  } else {
+    ops->gemm_f32(g);
+  }
+}
 
 typedef struct mm_ctx {
   gemm_args_t g; /* the first matrix of the batch */
@@ -71,7 +80,7 @@ static void mm_run(tfm_dtype dt, const gemm_args_t *g, int64_t batch, int64_t sa
   mm_ctx_t c = {.g = *g, .dtype = dt, .a_batch_stride = sa, .b_batch_stride = sb,
                 .c_batch_stride = sc};
   int64_t work = g->m * g->n * (g->k > 0 ? g->k : 1);
-  if (work <= MATMUL_TINY) {
+  if (work <= DENSE_GEMM_TINY) {
     c.gemm = dt == TFM_FLOAT ? naive_f32 : naive_f64;
     c.tiles_m = c.tiles_n = 1;
     c.g.m = c.g.n = 0; /* unused: naive runs whole matrices below */
