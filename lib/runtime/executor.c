@@ -1,0 +1,279 @@
+/* The executor: runs a compiled plan over a frame of value slots, and the kernel
+ * context calls (kctx_*) kernels use to produce their outputs. Everything on the
+ * path of a steady-state run is a walk over flat arrays without allocation. */
+#include "runtime/plan.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/mem.h"
+
+/* ---- the kernel context ---- */
+
+static bool same_shape(const shape_t *a, const shape_t *b) {
+  if (a->rank != b->rank) return false;
+  for (int d = 0; d < a->rank; d++)
+    if (a->dim[d] != b->dim[d]) return false;
+  return true;
+}
+
+tensor_t *kctx_alloc_output(kctx_t *c, int i, tfm_dtype dtype, const shape_t *shape) {
+  tensor_t *t = c->out[i];
+  if (t) {
+    /* Reuse last run's buffer when the slot alone holds it (a caller who fetched
+     * it holds a reference, then it must not change under them) and it is a
+     * buffer of ours, not a view or a caller's wrapped memory. */
+    if (t->dtype == dtype && dtype != TFM_STRING && !t->dealloc && !t->borrowed &&
+        atomic_load_explicit(&t->refs, memory_order_acquire) == 1 && same_shape(&t->shape, shape))
+      return t;
+    c->out[i] = NULL;
+    tensor_unref(t);
+  }
+  t = tensor_new(dtype, shape, c->st);
+  if (!t) {
+    status_prefix(c->st, "%s '%s'", c->node->type, c->node->name);
+    return NULL;
+  }
+  c->out[i] = t;
+  return t;
+}
+
+void kctx_set_output(kctx_t *c, int i, tensor_t *t) {
+  tensor_t *old = c->out[i];
+  if (old == t) return; /* the steady state of pass-through ops: no refcount traffic */
+  c->out[i] = tensor_ref(t);
+  tensor_unref(old);
+}
+
+tfm_code kctx_error(kctx_t *c, tfm_code code, const char *fmt, ...) {
+  char msg[STATUS_MSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return status_set(c->st, code, "%s '%s': %s", c->node->type, c->node->name, msg);
+}
+
+/* ---- frames ---- */
+
+static void frame_free(const plan_t *p, frame_t *f) {
+  if (!f) return;
+  if (f->values)
+    for (int i = p->n_feeds; i < p->n_slots; i++) tensor_unref(f->values[i]);
+  mem_free(f->values);
+  mem_free(f->in);
+  mem_free(f->ctx);
+  mem_free(f);
+}
+
+static frame_t *frame_new(plan_t *p) {
+  frame_t *f = mem_calloc(1, sizeof *f);
+  if (!f) return NULL;
+  f->values = mem_calloc((size_t)p->n_slots + 1, sizeof *f->values);
+  f->in = mem_calloc((size_t)p->n_in_total + 1, sizeof *f->in);
+  f->ctx = mem_calloc((size_t)p->n_steps + 1, sizeof *f->ctx);
+  if (!f->values || !f->in || !f->ctx) {
+    frame_free(p, f);
+    return NULL;
+  }
+  for (int k = 0; k < p->n_steps; k++) {
+    const plan_step_t *s = &p->steps[k];
+    f->ctx[k] = (kctx_t){.node = s->node, .session = p->session, .in = f->in + s->in_base,
+                         .n_in = s->n_in, .out = f->values + s->out_base, .n_out = s->n_out,
+                         .state = &s->rt->state, .st = &f->st};
+  }
+  return f;
+}
+
+static frame_t *frame_acquire(plan_t *p) {
+  frame_t *f = atomic_exchange(&p->spare, NULL);
+  if (f) return f;
+  pthread_mutex_lock(&p->frames_lock);
+  f = p->free_frames;
+  if (f) p->free_frames = f->next;
+  pthread_mutex_unlock(&p->frames_lock);
+  return f ? f : frame_new(p);
+}
+
+static void frame_release(plan_t *p, frame_t *f) {
+  f = atomic_exchange(&p->spare, f);
+  if (!f) return;
+  pthread_mutex_lock(&p->frames_lock);
+  f->next = p->free_frames;
+  p->free_frames = f;
+  pthread_mutex_unlock(&p->frames_lock);
+}
+
+void plan_free(plan_t *p) {
+  if (!p) return;
+  frame_free(p, atomic_load(&p->spare));
+  for (frame_t *f = p->free_frames, *next; f; f = next) {
+    next = f->next;
+    frame_free(p, f);
+  }
+  pthread_mutex_destroy(&p->frames_lock);
+  mem_free(p->feeds);
+  mem_free(p->fetches);
+  mem_free(p->targets);
+  mem_free(p->steps);
+  mem_free(p->srcs);
+  mem_free(p->vars);
+  mem_free(p);
+}
+
+/* ---- running ---- */
+
+static tfm_code check_feed(const output_t *o, const tensor_t *t, tfm_status *st) {
+  char name[256], a[SHAPE_STR_MAX], b[SHAPE_STR_MAX];
+  if (!t)
+    return status_set(st, TFM_INVALID_ARGUMENT, "the value fed to '%s' is NULL",
+                      output_name(o, name, sizeof name));
+  if (t->dtype != o->dtype)
+    return status_set(st, TFM_INVALID_ARGUMENT,
+                      "cannot feed a %s tensor of shape %s to '%s', which has dtype %s and shape %s",
+                      dtype_name(t->dtype), shape_str(&t->shape, a), output_name(o, name, sizeof name),
+                      dtype_name(o->dtype), shape_str(&o->shape, b));
+  if (!shape_compatible(&t->shape, &o->shape))
+    return status_set(st, TFM_INVALID_ARGUMENT,
+                      "cannot feed a value of shape %s to '%s', which has shape %s",
+                      shape_str(&t->shape, a), output_name(o, name, sizeof name),
+                      shape_str(&o->shape, b));
+  return TFM_OK;
+}
+
+static tfm_code fail_uninitialised(const plan_t *p, const plan_step_t *s, int j, tfm_status *st) {
+  const node_t *var = p->vars[~s->in_src[j]]->node;
+  return status_set(st, TFM_FAILED_PRECONDITION,
+                    "Attempting to use uninitialized value %s (input %d of %s '%s')", var->name, j,
+                    s->node->type, s->node->name);
+}
+
+/* Ensures the kernel's message names the op (kernels should use kctx_error, but a
+ * status set by a helper they call names only what it knows). */
+static void name_the_op(const plan_step_t *s, tfm_status *st) {
+  size_t lt = strlen(s->node->type);
+  if (strncmp(st->msg, s->node->type, lt) != 0 || st->msg[lt] != ' ')
+    status_prefix(st, "%s '%s'", s->node->type, s->node->name);
+}
+
+static tfm_code run_ref_step(session_t *sess, const plan_t *p, const plan_step_t *s, kctx_t *c,
+                             tensor_t **in) {
+  tensor_t *before = in[0];
+  tensor_t *cell = before;
+  c->ref = &cell;
+  tfm_code code = s->compute(c);
+  c->ref = NULL;
+  if (cell != before) {
+    if (s->in_src[0] < 0) {
+      session_replace_value(sess, p->vars[~s->in_src[0]], cell);
+    } else {
+      tensor_unref(cell); /* input 0 was fed: the new value lives for this run only */
+    }
+  }
+  return code;
+}
+
+static tfm_code execute(plan_t *p, frame_t *f) {
+  session_t *sess = p->session;
+  tensor_t **values = f->values;
+  for (int k = 0; k < p->n_steps; k++) {
+    const plan_step_t *s = &p->steps[k];
+    kctx_t *c = &f->ctx[k];
+    tensor_t **in = f->in + s->in_base;
+    tfm_code code;
+    if (!s->reads_vars) {
+      for (int j = 0; j < s->n_in; j++) in[j] = values[s->in_src[j]];
+      code = s->compute(c);
+    } else {
+      for (int j = 0; j < s->n_in; j++) {
+        int src = s->in_src[j];
+        if (src >= 0) {
+          in[j] = values[src];
+        } else {
+          in[j] = atomic_load(&p->vars[~src]->value);
+          if (!in[j] && !(j == 0 && s->may_init)) return fail_uninitialised(p, s, j, &f->st);
+        }
+      }
+      code = s->ref_op ? run_ref_step(sess, p, s, c, in) : s->compute(c);
+    }
+    if (code != TFM_OK) {
+      if (f->st.code == TFM_OK) status_set(&f->st, code, "kernel failed");
+      name_the_op(s, &f->st);
+      return code;
+    }
+    for (int i = 0; i < s->n_out; i++)
+      if (!c->out[i])
+        return status_set(&f->st, TFM_INTERNAL, "%s '%s' did not set output %d", s->node->type,
+                          s->node->name, i);
+  }
+  return TFM_OK;
+}
+
+/* A fetched tensor that shares a variable's buffer would change under the caller
+ * at the next update: return a snapshot instead. */
+static bool aliases_variable(const plan_t *p, const tensor_t *t) {
+  for (int v = 0; v < p->n_vars; v++) {
+    const tensor_t *cur = atomic_load_explicit(&p->vars[v]->value, memory_order_relaxed);
+    if (cur && cur->data == t->data) return true;
+  }
+  return false;
+}
+
+static tfm_code collect_fetches(plan_t *p, frame_t *f, tensor_t **out) {
+  for (int i = 0; i < p->n_fetches; i++) {
+    int src = p->fetch_src[i];
+    tensor_t *t;
+    if (src >= 0) {
+      t = f->values[src];
+    } else {
+      t = atomic_load(&p->vars[~src]->value);
+      if (!t)
+        return status_set(&f->st, TFM_FAILED_PRECONDITION,
+                          "Attempting to use uninitialized value %s (fetched)",
+                          p->vars[~src]->node->name);
+    }
+    if (src < 0 || (p->n_vars && aliases_variable(p, t))) {
+      out[i] = tensor_copy(t, &f->st);
+      if (!out[i]) return f->st.code;
+    } else {
+      out[i] = tensor_ref(t);
+    }
+  }
+  return TFM_OK;
+}
+
+tfm_code plan_run(plan_t *p, tensor_t *const *feed_values, tensor_t **fetch_values,
+                  tfm_status *st) {
+  for (int i = 0; i < p->n_fetches; i++) fetch_values[i] = NULL;
+  for (int i = 0; i < p->n_feeds; i++) {
+    tfm_code bad = check_feed(p->feeds[i], feed_values[i], st);
+    if (bad != TFM_OK) return bad;
+  }
+  frame_t *f = frame_acquire(p);
+  if (!f) return status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory for a run's values");
+  session_t *sess = p->session;
+  session_enter(sess);
+  /* Feeds are borrowed for the run: the slots hold no reference. */
+  for (int i = 0; i < p->n_feeds; i++) f->values[i] = feed_values[i];
+  tfm_code code = execute(p, f);
+  if (code == TFM_OK) code = collect_fetches(p, f, fetch_values);
+  session_leave(sess);
+  for (int i = 0; i < p->n_feeds; i++) f->values[i] = NULL;
+  if (code != TFM_OK) {
+    for (int i = 0; i < p->n_fetches; i++) {
+      tensor_unref(fetch_values[i]);
+      fetch_values[i] = NULL;
+    }
+    if (st) {
+      st->code = f->st.code;
+      memcpy(st->msg, f->st.msg, strlen(f->st.msg) + 1);
+    }
+    status_ok(&f->st);
+  } else if (st) {
+    st->code = TFM_OK;
+    st->msg[0] = '\0';
+  }
+  frame_release(p, f);
+  return code;
+}

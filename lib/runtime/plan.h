@@ -1,0 +1,82 @@
+/* Compiled plans: one run signature (feeds, fetches, targets) turned into a flat
+ * array of steps so that running it is a tight array walk: no hashing, no name
+ * lookups, no allocation in the steady state.
+ *
+ * Values live in "slots" (one tensor_t* each) of a frame: slots [0, n_feeds) hold
+ * the feeds (borrowed from the caller for the run), then each step's outputs take
+ * n_out consecutive slots. An input is read from a value slot (src >= 0) or from a
+ * variable's storage (src < 0: plan->vars[~src]). Each concurrent run takes its
+ * own frame from the plan's pool; frames keep their tensors between runs so that
+ * kctx_alloc_output can hand the same buffers back. */
+#ifndef TFM_RUNTIME_PLAN_H
+#define TFM_RUNTIME_PLAN_H
+
+#include <stdatomic.h>
+
+#include "runtime/session.h"
+
+typedef struct plan_step {
+  tfm_code (*compute)(kctx_t *c);
+  const node_t *node;
+  node_rt_t *rt;           /* kernel state */
+  const int *in_src;       /* n_in sources (see above) */
+  int n_in, n_out;
+  int in_base;             /* first entry in frame->in */
+  int out_base;            /* first output slot */
+  bool reads_vars;         /* some input comes from a variable: checked each run */
+  bool ref_op;             /* OP_REF_INPUT0 */
+  bool may_init;           /* Assign: input 0 may be uninitialised */
+} plan_step_t;
+
+typedef struct frame {
+  struct frame *next;
+  tensor_t **values;       /* n_slots */
+  tensor_t **in;           /* n_in_total: the gathered inputs of every step */
+  kctx_t *ctx;             /* one prepared context per step */
+  tfm_status st;           /* where kernels report */
+} frame_t;
+
+struct plan {
+  session_t *session;
+  /* the signature, for the cache */
+  uint64_t hash;
+  output_t **feeds;
+  output_t **fetches;
+  node_t **targets;
+  int n_feeds, n_fetches, n_targets;
+  /* the program */
+  plan_step_t *steps;
+  int n_steps;
+  int *srcs;               /* all inputs' sources, then the fetches' */
+  const int *fetch_src;
+  node_rt_t **vars;        /* variables read by the plan */
+  int n_vars;
+  int n_slots, n_in_total;
+  /* frames not in use */
+  _Atomic(frame_t *) spare;
+  pthread_mutex_t frames_lock;
+  frame_t *free_frames;
+};
+
+uint64_t plan_signature_hash(output_t *const *feeds, int n_feeds, output_t *const *fetches,
+                             int n_fetches, node_t *const *targets, int n_targets);
+bool plan_matches(const plan_t *p, output_t *const *feeds, int n_feeds,
+                  output_t *const *fetches, int n_fetches, node_t *const *targets,
+                  int n_targets);
+
+/* Prunes the graph to what the fetches and targets need, orders it, checks it and
+ * lays out the slots. Caller holds s->lock (node records are created).
+ * Errors: INVALID_ARGUMENT (an argument from another graph, a feed given twice, a
+ * placeholder needed but not fed, a cycle), UNIMPLEMENTED (an op without a kernel,
+ * naming node and type), RESOURCE_EXHAUSTED. */
+plan_t *plan_compile(session_t *s, output_t *const *feeds, int n_feeds,
+                     output_t *const *fetches, int n_fetches, node_t *const *targets,
+                     int n_targets, tfm_status *st);
+void plan_free(plan_t *p);
+
+/* Runs the plan: feed_values in the order of the plan's feeds; fetch_values
+ * receives one new reference per fetch (or NULLs on error). */
+tfm_code plan_run(plan_t *p, tensor_t *const *feed_values, tensor_t **fetch_values,
+                  tfm_status *st);
+
+#endif
