@@ -182,7 +182,7 @@ static tfm_code execute(plan_t *p, frame_t *f) {
     kctx_t *c = &f->ctx[k];
     tensor_t **in = f->in + s->in_base;
     tfm_code code;
-    if (!s->reads_vars) {
+    if (!s->slow) {
       for (int j = 0; j < s->n_in; j++) in[j] = values[s->in_src[j]];
       code = s->compute(c);
     } else {
@@ -253,12 +253,14 @@ tfm_code plan_run(plan_t *p, tensor_t *const *feed_values, tensor_t **fetch_valu
   frame_t *f = frame_acquire(p);
   if (!f) return status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory for a run's values");
   session_t *sess = p->session;
-  session_enter(sess);
+  /* Only runs that read variables can meet a retired value. */
+  bool guarded = p->n_vars > 0;
+  if (guarded) session_enter(sess);
   /* Feeds are borrowed for the run: the slots hold no reference. */
   for (int i = 0; i < p->n_feeds; i++) f->values[i] = feed_values[i];
   tfm_code code = execute(p, f);
   if (code == TFM_OK) code = collect_fetches(p, f, fetch_values);
-  session_leave(sess);
+  if (guarded) session_leave(sess);
   for (int i = 0; i < p->n_feeds; i++) f->values[i] = NULL;
   if (code != TFM_OK) {
     for (int i = 0; i < p->n_fetches; i++) {

@@ -156,9 +156,10 @@ static tfm_code build_steps(compiler_t *c) {
     s->out_base = c->out_base[n->id];
     s->ref_op = (n->def->flags & OP_REF_INPUT0) != 0;
     s->may_init = s->ref_op && strcmp(n->type, "Assign") == 0;
+    s->slow = s->ref_op;
     for (int j = 0; j < n->n_inputs; j++) {
       *src = source_of(c, n->inputs[j]);
-      if (*src < 0) s->reads_vars = true;
+      if (*src < 0) s->slow = true;
       src++;
     }
     p->n_in_total += n->n_inputs;

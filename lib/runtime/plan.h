@@ -23,7 +23,7 @@ typedef struct plan_step {
   int n_in, n_out;
   int in_base;             /* first entry in frame->in */
   int out_base;            /* first output slot */
-  bool reads_vars;         /* some input comes from a variable: checked each run */
+  bool slow;               /* reads a variable or is a ref op: the checked path */
   bool ref_op;             /* OP_REF_INPUT0 */
   bool may_init;           /* Assign: input 0 may be uninitialised */
 } plan_step_t;
