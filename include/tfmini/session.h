@@ -50,8 +50,9 @@ TFM_API tfm_code tfm_callable_run(tfm_callable *callable, tfm_tensor *const *fee
                                   tfm_tensor **fetch_values, tfm_status *status);
 TFM_API void tfm_callable_delete(tfm_callable *callable);
 
-/* Reads a variable's current value (a new reference, caller owns it).
- * Errors: FAILED_PRECONDITION when not initialised. */
+/* A snapshot of a variable's current value (a new tensor, caller owns it; later
+ * runs do not change it). Errors: FAILED_PRECONDITION when not initialised,
+ * RESOURCE_EXHAUSTED. */
 TFM_API tfm_tensor *tfm_session_variable_value(tfm_session *session, tfm_variable *v, tfm_status *status);
 
 TFM_END_DECLS

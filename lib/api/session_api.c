@@ -102,6 +102,8 @@ TFM_API tfm_tensor *tfm_session_variable_value(tfm_session *session, tfm_variabl
                v->var->name);
     return NULL;
   }
-  status_ok(status);
-  return t;
+  /* A snapshot: the variable's own buffer is updated in place by later runs. */
+  tensor_t *copy = tensor_copy(t, status);
+  tensor_unref(t);
+  return copy;
 }

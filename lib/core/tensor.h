@@ -20,6 +20,10 @@ struct tfm_tensor {
   bool borrowed;           /* data belongs to someone else (wrapped or a view) */
   tfm_deallocator dealloc; /* for borrowed data: called at the end (may be NULL) */
   void *dealloc_arg;
+  /* The executor's value slot whose kctx_alloc_output made it (NULL otherwise): a
+   * hint that lets a run drop other slots' references to it, so the next run
+   * can reuse the buffer. Never needed for correctness (refs is). */
+  void *owner;
 };
 
 typedef struct tfm_tensor tensor_t;

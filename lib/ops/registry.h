@@ -47,6 +47,8 @@ typedef struct kctx {
                             (e.g. a random generator); starts NULL; freed with
                             op_def.free_state */
   tfm_status *st;
+  struct frame *frame;   /* the executor's bookkeeping for this run; NULL when a kernel
+                            is called outside a session (tests, constant folding) */
 } kctx_t;
 
 /* Allocates output i (dtype and shape given). The executor may hand back a buffer

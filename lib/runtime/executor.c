@@ -35,6 +35,7 @@ tensor_t *kctx_alloc_output(kctx_t *c, int i, tfm_dtype dtype, const shape_t *sh
     status_prefix(c->st, "%s '%s'", c->node->type, c->node->name);
     return NULL;
   }
+  t->owner = &c->out[i];
   c->out[i] = t;
   return t;
 }
@@ -44,6 +45,7 @@ void kctx_set_output(kctx_t *c, int i, tensor_t *t) {
   if (old == t) return; /* the steady state of pass-through ops: no refcount traffic */
   c->out[i] = tensor_ref(t);
   tensor_unref(old);
+  if (t && t->owner && t->owner != &c->out[i] && c->frame) c->frame->has_aliases = true;
 }
 
 tfm_code kctx_error(kctx_t *c, tfm_code code, const char *fmt, ...) {
@@ -79,9 +81,10 @@ static frame_t *frame_new(plan_t *p) {
   }
   for (int k = 0; k < p->n_steps; k++) {
     const plan_step_t *s = &p->steps[k];
-    f->ctx[k] = (kctx_t){.node = s->node, .session = p->session, .in = f->in + s->in_base,
+    tensor_t **in = s->direct && s->n_in > 0 ? f->values + s->in_src[0] : f->in + s->in_base;
+    f->ctx[k] = (kctx_t){.node = s->node, .session = p->session, .in = in,
                          .n_in = s->n_in, .out = f->values + s->out_base, .n_out = s->n_out,
-                         .state = &s->rt->state, .st = &f->st};
+                         .state = &s->rt->state, .st = &f->st, .frame = f};
   }
   return f;
 }
@@ -183,7 +186,8 @@ static tfm_code execute(plan_t *p, frame_t *f) {
     tensor_t **in = f->in + s->in_base;
     tfm_code code;
     if (!s->slow) {
-      for (int j = 0; j < s->n_in; j++) in[j] = values[s->in_src[j]];
+      if (!s->direct)
+        for (int j = 0; j < s->n_in; j++) in[j] = values[s->in_src[j]];
       code = s->compute(c);
     } else {
       for (int j = 0; j < s->n_in; j++) {
@@ -243,6 +247,23 @@ static tfm_code collect_fetches(plan_t *p, frame_t *f, tensor_t **out) {
   return TFM_OK;
 }
 
+/* A slot that passed on a buffer another slot allocated (Identity of a computed
+ * value) lets it go at the end of the run: otherwise its reference would keep the
+ * owner from reusing the buffer next time. Pass-throughs of variables, constants
+ * and feeds keep theirs, which costs nothing when the next run sets the same. */
+static void drop_aliases(const plan_t *p, frame_t *f) {
+  if (!f->has_aliases) return;
+  f->has_aliases = false;
+  tensor_t **values = f->values;
+  for (int i = p->n_feeds; i < p->n_slots; i++) {
+    tensor_t *t = values[i];
+    if (t && t->owner && t->owner != &values[i]) {
+      values[i] = NULL;
+      tensor_unref(t);
+    }
+  }
+}
+
 tfm_code plan_run(plan_t *p, tensor_t *const *feed_values, tensor_t **fetch_values,
                   tfm_status *st) {
   for (int i = 0; i < p->n_fetches; i++) fetch_values[i] = NULL;
@@ -260,6 +281,7 @@ tfm_code plan_run(plan_t *p, tensor_t *const *feed_values, tensor_t **fetch_valu
   for (int i = 0; i < p->n_feeds; i++) f->values[i] = feed_values[i];
   tfm_code code = execute(p, f);
   if (code == TFM_OK) code = collect_fetches(p, f, fetch_values);
+  drop_aliases(p, f);
   if (guarded) session_leave(sess);
   for (int i = 0; i < p->n_feeds; i++) f->values[i] = NULL;
   if (code != TFM_OK) {

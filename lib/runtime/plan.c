@@ -162,6 +162,8 @@ static tfm_code build_steps(compiler_t *c) {
       if (*src < 0) s->slow = true;
       src++;
     }
+    s->direct = !s->slow;
+    for (int j = 1; j < s->n_in && s->direct; j++) s->direct = s->in_src[j] == s->in_src[0] + j;
     p->n_in_total += n->n_inputs;
   }
   p->fetch_src = src;

@@ -24,6 +24,8 @@ typedef struct plan_step {
   int in_base;             /* first entry in frame->in */
   int out_base;            /* first output slot */
   bool slow;               /* reads a variable or is a ref op: the checked path */
+  bool direct;             /* inputs are consecutive value slots: the kernel reads
+                              them in place, nothing to gather */
   bool ref_op;             /* OP_REF_INPUT0 */
   bool may_init;           /* Assign: input 0 may be uninitialised */
 } plan_step_t;
@@ -33,11 +35,13 @@ typedef struct frame {
   tensor_t **values;       /* n_slots */
   tensor_t **in;           /* n_in_total: the gathered inputs of every step */
   kctx_t *ctx;             /* one prepared context per step */
+  bool has_aliases;        /* a slot passed on a buffer another slot allocated */
   tfm_status st;           /* where kernels report */
 } frame_t;
 
 struct plan {
   session_t *session;
+  plan_t *next_cached;     /* the session's plan list */
   /* the signature, for the cache */
   uint64_t hash;
   output_t **feeds;

@@ -18,6 +18,7 @@ session_t *session_new(graph_t *g, tfm_status *st) {
   pthread_mutex_init(&s->lock, NULL);
   atomic_init(&s->active, 0);
   atomic_init(&s->has_retired, 0);
+  atomic_init(&s->plans, NULL);
   status_ok(st);
   return s;
 }
@@ -30,8 +31,10 @@ static void release_retired(session_t *s) {
 
 void session_delete(session_t *s) {
   if (!s) return;
-  for (int i = 0; i < s->n_plans; i++) plan_free(s->plans[i]);
-  mem_free(s->plans);
+  for (plan_t *p = atomic_load(&s->plans), *next; p; p = next) {
+    next = p->next_cached;
+    plan_free(p);
+  }
   for (int i = 0; i < s->rt_cap; i++) {
     node_rt_t *rt = s->rt[i];
     if (!rt) continue;
@@ -135,30 +138,31 @@ tfm_code session_variable_set(session_t *s, const node_t *var, tensor_t *t, tfm_
   return status_ok(st);
 }
 
+static plan_t *find_plan(session_t *s, uint64_t h, output_t *const *feeds, int n_feeds,
+                         output_t *const *fetches, int n_fetches, node_t *const *targets,
+                         int n_targets) {
+  for (plan_t *p = atomic_load_explicit(&s->plans, memory_order_acquire); p; p = p->next_cached)
+    if (p->hash == h && plan_matches(p, feeds, n_feeds, fetches, n_fetches, targets, n_targets))
+      return p;
+  return NULL;
+}
+
 plan_t *session_plan(session_t *s, output_t *const *feeds, int n_feeds,
                      output_t *const *fetches, int n_fetches, node_t *const *targets,
                      int n_targets, tfm_status *st) {
   uint64_t h = plan_signature_hash(feeds, n_feeds, fetches, n_fetches, targets, n_targets);
+  plan_t *p = find_plan(s, h, feeds, n_feeds, fetches, n_fetches, targets, n_targets);
+  if (p) return p;
   pthread_mutex_lock(&s->lock);
-  plan_t *p = NULL;
-  for (int i = 0; i < s->n_plans && !p; i++)
-    if (s->plans[i]->hash == h &&
-        plan_matches(s->plans[i], feeds, n_feeds, fetches, n_fetches, targets, n_targets))
-      p = s->plans[i];
-  if (!p && s->n_plans == s->cap_plans) {
-    int cap = s->cap_plans ? 2 * s->cap_plans : 8;
-    plan_t **grown = mem_realloc(s->plans, sizeof *grown * (size_t)cap);
-    if (grown) {
-      s->plans = grown;
-      s->cap_plans = cap;
-    }
-  }
-  if (!p && s->n_plans == s->cap_plans) {
-    status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory for the plan cache");
-  } else if (!p) {
+  /* Another thread may have compiled it meanwhile. */
+  p = find_plan(s, h, feeds, n_feeds, fetches, n_fetches, targets, n_targets);
+  if (!p) {
     /* Nodes are never removed, so a plan stays valid however the graph grows. */
     p = plan_compile(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, st);
-    if (p) s->plans[s->n_plans++] = p;
+    if (p) {
+      p->next_cached = atomic_load(&s->plans);
+      atomic_store_explicit(&s->plans, p, memory_order_release);
+    }
   }
   pthread_mutex_unlock(&s->lock);
   return p;

@@ -33,8 +33,8 @@ struct tfm_session {
   pthread_mutex_t lock;       /* guards rt growth, the plan cache and `retired` */
   node_rt_t **rt;             /* by node id; NULL until needed */
   int rt_cap;
-  plan_t **plans;             /* the plan cache, searched by signature hash */
-  int n_plans, cap_plans;
+  _Atomic(plan_t *) plans;    /* the plan cache: a list searched without the lock
+                                 (plans are only added, and freed with the session) */
   _Atomic int active;         /* runs (and readers) in progress */
   _Atomic int has_retired;
   tensor_t **retired;         /* replaced variable values waiting for active == 0 */
