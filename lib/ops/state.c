@@ -82,10 +82,14 @@ static tfm_code assign_compute(kctx_t *c) {
   if (cur && node_attr_bool(c->node, "validate_shape", true) && !shape_equal(&cur->shape, &v->shape))
     return kctx_error(c, TFM_INVALID_ARGUMENT, "shapes must be equal: the variable is %s, the value %s",
                       shape_str(&cur->shape, a), shape_str(&v->shape, b));
-  /* Write in place when nobody else holds the old value (no allocation in a
-   * steady-state run); otherwise the variable gets a fresh copy. */
-  if (cur && cur != v && atomic_load(&cur->refs) == 1 && cur->dtype == v->dtype &&
-      v->dtype != TFM_STRING && shape_equal(&cur->shape, &v->shape)) {
+  /* Write in place when the shape allows (no allocation in a steady-state run).
+   * Whoever holds the old tensor inside a run sees the update, as TensorFlow's
+   * ref variables do; callers never hold it: the session hands out snapshots.
+   * Otherwise the variable gets a fresh copy (the session retires the old). */
+  if (cur == v) {
+    /* the variable's own value: nothing to do */
+  } else if (cur && cur->dtype == v->dtype && v->dtype != TFM_STRING &&
+             shape_equal(&cur->shape, &v->shape)) {
     if (v->nbytes) memcpy(cur->data, v->data, v->nbytes);
   } else {
     tensor_t *copy = tensor_copy(v, c->st);
@@ -105,11 +109,7 @@ static tfm_code assign_update(kctx_t *c, ew_binary_t op) {
   if (!shape_equal(&cur->shape, &c->in[1]->shape))
     return kctx_error(c, TFM_INVALID_ARGUMENT, "shapes must be equal: the variable is %s, the value %s",
                       shape_str(&cur->shape, a), shape_str(&c->in[1]->shape, b));
-  if (atomic_load(&cur->refs) > 1) { /* copy on write: a fetched value must not change */
-    tensor_t *copy = tensor_copy(cur, c->st);
-    if (!copy) return kctx_error(c, TFM_RESOURCE_EXHAUSTED, "out of memory copying the variable");
-    *c->ref = cur = copy;
-  }
+  /* In place, always: values handed to callers are snapshots (see Assign). */
   if (kern_binary(op, cur, c->in[1], cur, c->st) != TFM_OK) return status_code(c->st);
   kctx_set_output(c, 0, cur);
   return TFM_OK;
