@@ -566,6 +566,25 @@ START_TEST(generic_builder_makes_any_registered_op) {
   tfm_op *cat = tfm_op_builder_finish(b, st);
   OK();
   ck_assert_str_eq(tfm_op_name(cat), "cat");
+  /* private "_" attrs of any kind are kept as given */
+  b = tfm_op_builder_new(g, "Identity", NULL, st);
+  tfm_op_builder_add_input(b, a);
+  tfm_op_builder_set_attr_type_list(b, "_types", (tfm_dtype[]){TFM_INT64, TFM_BOOL}, 2);
+  tfm_op_builder_set_attr_float_list(b, "_f", (float[]){0.5f}, 1);
+  tfm_op_builder_set_attr_string(b, "_note", "hi", 2);
+  tfm_op_builder_set_attr_string(b, "_note", "bye", 3); /* the last value wins */
+  tfm_op *id = tfm_op_builder_finish(b, st);
+  OK();
+  const attr_value_t *types = node_attr(id, "_types");
+  ck_assert_int_eq(types->kind, ATTR_LIST_TYPE);
+  ck_assert_int_eq(types->u.list.n, 2);
+  ck_assert_int_eq(types->u.list.type[1], TFM_BOOL);
+  ck_assert_float_eq(node_attr(id, "_f")->u.list.f[0], 0.5f);
+  const char *note;
+  size_t note_len;
+  ck_assert_int_eq(tfm_op_attr_string(id, "_note", &note, &note_len, st), TFM_OK);
+  ck_assert_uint_eq(note_len, 3);
+  ck_assert_str_eq(note, "bye");
   ck_assert_int_eq(tfm_output_dim(tfm_op_output(cat, 0), 0), 6);
   ck_assert_int_eq(tfm_op_num_inputs(cat), 3);
   b = tfm_op_builder_new(g, "Pack", NULL, st);

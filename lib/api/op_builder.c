@@ -179,13 +179,20 @@ TFM_API void tfm_op_builder_set_attr_float_list(tfm_op_builder *b, const char *n
 }
 TFM_API void tfm_op_builder_set_attr_type_list(tfm_op_builder *b, const char *name, const tfm_dtype *values,
                                                int n) {
-  if (b && (n < 0 || (n && !values) || n > 4096)) {
-    fail(b, TFM_INVALID_ARGUMENT, "bad list for attr ", name ? name : "");
+  if (!b) return;
+  if (n < 0 || (n && !values)) {
+    fail(b, TFM_INVALID_ARGUMENT, "NULL list for attr ", name ? name : "");
     return;
   }
-  int types[4096];
+  /* attr lists hold DataType numbers as int; tfm_dtype need not have int's size */
+  int *types = n ? mem_calloc((size_t)n, sizeof *types) : NULL;
+  if (n && !types) {
+    fail(b, TFM_RESOURCE_EXHAUSTED, "out of memory for attr ", name ? name : "");
+    return;
+  }
   for (int i = 0; i < n; i++) types[i] = values[i];
   set_attr(b, name, &(attr_value_t){.kind = ATTR_LIST_TYPE, .u.list = {.n = n, .type = types}});
+  mem_free(types);
 }
 
 static void builder_free(tfm_op_builder *b) {
