@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,11 +44,29 @@ static inline size_t hex_decode(const char *hex, uint8_t *out) {
   return n;
 }
 
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+/* Directories made by test_tmpdir, removed (with their files) when the process exits. */
+static char test_tmpdirs[64][1024];
+static int test_num_tmpdirs;
+static void remove_tmpdirs(void) {
+  for (int i = 0; i < test_num_tmpdirs; i++)
+    nftw(test_tmpdirs[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* A fresh empty directory under the build dir (or /tmp) for files a test writes. */
 static inline void test_tmpdir(char *out, size_t cap) {
   const char *b = getenv("TFM_BUILD_DIR");
   snprintf(out, cap, "%s/tfm_io_test_XXXXXX", b ? b : "/tmp");
-  if (!mkdtemp(out)) snprintf(out, cap, "/tmp");
+  if (!mkdtemp(out)) {
+    snprintf(out, cap, "/tmp");
+    return;
+  }
+  if (test_num_tmpdirs == 0) atexit(remove_tmpdirs);
+  if (test_num_tmpdirs < 64) snprintf(test_tmpdirs[test_num_tmpdirs++], 1024, "%s", out);
 }
 
 static inline uint8_t *slurp(const char *path, size_t *n) {
