@@ -1,6 +1,7 @@
-/* Array ops: constants, placeholders, identity, and ops that only move or
- * describe elements (Reshape, Shape, Size, Rank, ExpandDims, Squeeze, Transpose,
- * Fill, ZerosLike, OnesLike, Range). Ops that rearrange elements are in layout.c.
+/* Array ops: constants, placeholders, identity, and ops that reshape, describe or
+ * fill tensors (Reshape, Shape, Size, Rank, ExpandDims, Squeeze, Fill, ZerosLike,
+ * OnesLike, Range). Ops that rearrange elements are in layout.c, StridedSlice in
+ * strided_slice.c.
  * Each op's attrs, shape function, kernel, gradient and public builder sit
  * together. Shape functions also compute const_value when it is cheap and the
  * inputs are known (Shape of a fully known shape), so that Reshape(x, Shape(y))
