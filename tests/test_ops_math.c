@@ -552,16 +552,28 @@ START_TEST(reduction_gradients_match_finite_differences) {
 }
 END_TEST
 
-START_TEST(reduction_gradient_needs_constant_axes) {
-  int64_t d[] = {2, 3}, one = 1;
-  output_t *x = oc_placeholder(g, d, 2, "x", st);
-  output_t *in[2] = {x, tfm_placeholder(g, TFM_INT32, &one, 1, "axes", st)};
-  node_t *n = oc_op(g, "Sum", in, 2, NULL, 0, st);
-  output_t *dy = oc_placeholder_dynamic(g, 1, "dy", st), *dx[2] = {NULL, NULL};
-  grad_ctx_t gc = {.g = g, .op = n, .dy = &dy, .n_dy = 1, .dx = dx, .n_dx = 2, .st = st};
-  ck_assert_int_eq(n->def->gradient(&gc), TFM_UNIMPLEMENTED);
-  HAS("Sum 'Sum'");
-  HAS("constant reduction indices");
+/* Axes known only at run time (a Cast, which is not folded) and an input of
+ * unknown rank: the mask of reduced axes is computed in the graph. */
+START_TEST(reduction_gradients_with_run_time_axes_and_rank) {
+  const char *types[] = {"Sum", "Mean", "Max", "Min"};
+  int64_t d[] = {2, 3, 4}, two = 2;
+  double axes[] = {-1, 0};
+  for (int k = 0; k < 4; k++)
+    for (int keep = 0; keep < 2; keep++) {
+      graph_t *gr = graph_new(st);
+      output_t *x = oc_placeholder(gr, NULL, -1, "x", st);
+      tensor_t *at = oc_tensor(TFM_INT64, &two, 1, axes);
+      output_t *ax = tfm_cast(gr, tfm_constant(gr, at, "axes", st), TFM_INT32, NULL, st);
+      tensor_unref(at);
+      output_t *in[2] = {x, ax};
+      attr_t kd[] = {ATTR_B_V("keep_dims", keep)};
+      node_t *n = oc_op(gr, types[k], in, 2, kd, 1, st);
+      ck_assert_int_eq(n->outputs[0].shape.rank, -1);
+      tensor_t *v = oc_random(d, 3, -2, 2, 17);
+      oc_check_gradient(gr, n, 0, &x, &v, 1, 1e-6);
+      tensor_unref(v);
+      graph_delete(gr);
+    }
 }
 END_TEST
 
@@ -579,6 +591,66 @@ START_TEST(matmul_gradients_match_finite_differences) {
       tensor_unref(vals[1]);
       graph_delete(gr);
     }
+}
+END_TEST
+
+/* x [2,3,4] (or adjoint) x y [2,4,2] (or adjoint): values against loops, gradients. */
+START_TEST(batch_matmul_computes_and_differentiates_every_adjoint_case) {
+  tensor_t *a = oc_random((int64_t[]){2, 3, 4}, 3, -1, 1, 31), *b = oc_random((int64_t[]){2, 4, 2}, 3, -1, 1, 32);
+  for (int ax = 0; ax < 2; ax++)
+    for (int ay = 0; ay < 2; ay++) {
+      graph_t *gr = graph_new(st);
+      int64_t sa[3] = {2, ax ? 4 : 3, ax ? 3 : 4}, sb[3] = {2, ay ? 2 : 4, ay ? 4 : 2};
+      tensor_t *av = oc_tensor(TFM_DOUBLE, sa, 3, NULL), *bv = oc_tensor(TFM_DOUBLE, sb, 3, NULL);
+      for (int n = 0; n < 2; n++) {
+        for (int i = 0; i < 3; i++)
+          for (int k = 0; k < 4; k++)
+            TENSOR_F64(av)[n * 12 + (ax ? k * 3 + i : i * 4 + k)] = TENSOR_F64(a)[n * 12 + i * 4 + k];
+        for (int k = 0; k < 4; k++)
+          for (int j = 0; j < 2; j++)
+            TENSOR_F64(bv)[n * 8 + (ay ? j * 4 + k : k * 2 + j)] = TENSOR_F64(b)[n * 8 + k * 2 + j];
+      }
+      output_t *p[2] = {oc_placeholder(gr, sa, 3, "a", st), oc_placeholder(gr, sb, 3, "b", st)};
+      attr_t attrs[] = {ATTR_B_V("adj_x", ax), ATTR_B_V("adj_y", ay)};
+      node_t *m = oc_op(gr, "BatchMatMul", p, 2, attrs, 2, st);
+      ck_assert_int_eq(m->outputs[0].shape.dim[1], 3);
+      ck_assert_int_eq(m->outputs[0].shape.dim[2], 2);
+      tensor_t *vals[2] = {av, bv};
+      tensor_t *r = oc_run(gr, p, vals, 2, &m->outputs[0], st);
+      ck_assert_msg(r != NULL, "%s", tfm_status_message(st));
+      for (int n = 0; n < 2; n++)
+        for (int i = 0; i < 3; i++)
+          for (int j = 0; j < 2; j++) {
+            double want = 0;
+            for (int k = 0; k < 4; k++) want += TENSOR_F64(a)[n * 12 + i * 4 + k] * TENSOR_F64(b)[n * 8 + k * 2 + j];
+            ck_assert_msg(fabs(oc_at(r, n * 6 + i * 2 + j) - want) < 1e-13, "adj %d %d [%d,%d,%d]", ax, ay, n, i, j);
+          }
+      tensor_unref(r);
+      oc_check_gradient(gr, m, 0, p, vals, 2, 1e-6);
+      tensor_unref(av);
+      tensor_unref(bv);
+      graph_delete(gr);
+    }
+  tensor_unref(a);
+  tensor_unref(b);
+  /* Batch dims must agree. */
+  output_t *p[2] = {oc_placeholder(g, (int64_t[]){2, 3, 4}, 3, "x", st), oc_placeholder(g, (int64_t[]){3, 4, 2}, 3, "y", st)};
+  ck_assert_ptr_null(graph_add_op(g, "BatchMatMul", "bmm", false, p, 2, NULL, 0, NULL, 0, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(tfm_status_message(st), "[2,3,4] ('x:0') x [3,4,2] ('y:0')"));
+}
+END_TEST
+
+START_TEST(argmax_builder_names_its_dimension) {
+  int64_t d[] = {2, 3};
+  output_t *x = oc_placeholder(g, d, 2, "x", st);
+  tfm_output *a = tfm_argmax(g, x, -1, NULL, st);
+  OK();
+  ck_assert_str_eq(tfm_op_name(tfm_output_op(a)), "ArgMax");
+  ck_assert_ptr_nonnull(graph_find_op(g, "ArgMax/dimension"));
+  ck_assert_int_eq(tfm_output_dtype(a), TFM_INT64);
+  ck_assert_int_eq(tfm_output_rank(a), 1);
+  ck_assert_int_eq(tfm_output_dim(a, 0), 2);
 }
 END_TEST
 
@@ -613,6 +685,7 @@ static Suite *ops_math_suite(void) {
   tcase_add_test(fwd, reductions_compute_values);
   tcase_add_test(fwd, matmul_computes_all_transpose_cases);
   tcase_add_test(fwd, arg_max_and_min_return_first_extreme_indices);
+  tcase_add_test(fwd, argmax_builder_names_its_dimension);
   suite_add_tcase(s, fwd);
   TCase *grad = tcase_create("gradients");
   tcase_add_checked_fixture(grad, setup, teardown);
@@ -625,8 +698,9 @@ static Suite *ops_math_suite(void) {
   tcase_add_test(grad, cast_passes_gradients_between_floats_only);
   tcase_add_loop_test(grad, reduction_gradients_match_finite_differences, 0,
                       (int)(sizeof reduce_grad_cases / sizeof *reduce_grad_cases));
-  tcase_add_test(grad, reduction_gradient_needs_constant_axes);
+  tcase_add_test(grad, reduction_gradients_with_run_time_axes_and_rank);
   tcase_add_test(grad, matmul_gradients_match_finite_differences);
+  tcase_add_test(grad, batch_matmul_computes_and_differentiates_every_adjoint_case);
   tcase_add_test(grad, non_differentiable_ops_are_marked);
   suite_add_tcase(s, grad);
   return s;

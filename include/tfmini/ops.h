@@ -54,6 +54,8 @@ TFM_API tfm_output *tfm_reduce_mean(tfm_graph *g, tfm_output *x, const int32_t *
 TFM_API tfm_output *tfm_reduce_max(tfm_graph *g, tfm_output *x, const int32_t *axes, int n_axes, int keep_dims, const char *name, tfm_status *status);
 TFM_API tfm_output *tfm_reduce_min(tfm_graph *g, tfm_output *x, const int32_t *axes, int n_axes, int keep_dims, const char *name, tfm_status *status);
 TFM_API tfm_output *tfm_reduce_prod(tfm_graph *g, tfm_output *x, const int32_t *axes, int n_axes, int keep_dims, const char *name, tfm_status *status);
+/* tf.argmax(x, axis): int64 indices of the largest element along `axis` (first on ties). */
+TFM_API tfm_output *tfm_argmax(tfm_graph *g, tfm_output *x, int axis, const char *name, tfm_status *status);
 TFM_API tfm_output *tfm_matmul(tfm_graph *g, tfm_output *a, tfm_output *b, int transpose_a, int transpose_b, const char *name, tfm_status *status);
 
 /* ---- array ops ---- */

@@ -1,5 +1,5 @@
 /* The math op family: element-wise arithmetic and comparisons, AddN, Cast,
- * reductions (Sum, Mean, Max, Min, Prod), ArgMax/ArgMin, MatMul, Select and
+ * reductions (Sum, Mean, Max, Min, Prod), ArgMax/ArgMin, MatMul, BatchMatMul, Select and
  * BroadcastGradientArgs. Each op's attrs (TensorFlow's names and defaults), shape
  * function, kernel call, gradient and public builder sit together here.
  *
@@ -63,7 +63,8 @@ static output_t *unbroadcast_static(graph_t *g, output_t *d, const output_t *x, 
 static tfm_code unbroadcast_pair(grad_ctx_t *g, output_t *gx, output_t *gy) {
   output_t *x = g->op->inputs[0], *y = g->op->inputs[1];
   const output_t *d = gx ? gx : gy;
-  if (!d) return status_code(g->st);
+  /* A NULL here is a failed build (its error in st) unless the op defines none. */
+  if (status_code(g->st) != TFM_OK || !d) return grad_done(g, NULL);
   if (shape_is_fully_defined(&x->shape) && shape_is_fully_defined(&y->shape) &&
       shape_is_fully_defined(&d->shape)) {
     if (gx && !(g->dx[0] = unbroadcast_static(g->g, gx, x, g->st))) return grad_done(g, NULL);
@@ -275,8 +276,8 @@ static tfm_code same_shape_binary_infer(node_t *n, tfm_status *st) {
   return TFM_OK;
 }
 
-/* d/dy of SqrtGrad(y, dy) = 0.5 dy / y: w.r.t. y: -ddx * dx / y (dx = the op's
- * output), w.r.t. dy: 0.5 ddx / y. */
+/* SqrtGrad(y, d) = 0.5 d / y =: out. With dd the gradient of out: w.r.t. y,
+ * -dd * out / y; w.r.t. d, 0.5 dd / y. */
 static tfm_code sqrt_grad_grad(grad_ctx_t *g) {
   output_t *dd = g->dy[0], *y = g->op->inputs[0], *out = &g->op->outputs[0];
   if (!dd) return TFM_OK;
@@ -290,7 +291,6 @@ static tfm_code sqrt_grad_grad(grad_ctx_t *g) {
   return grad_done(g, ga && gb ? gb : NULL);
 }
 
-/* ---- comparisons (no gradient) ---- */
 /* ---- AddN ---- */
 
 static const attr_def_t add_n_attrs[] = {{"N", ATTR_I, {0}}, T_ATTR, {NULL}};
@@ -449,68 +449,99 @@ static tfm_code reduce_compute(kctx_t *c) {
   return kern_reduce((reduce_op_t)c->node->def->ew_code, x, mask, out, c->st);
 }
 
-/* The reduced axes of a reduction node known at build time (rank and axes). */
-static tfm_code grad_reduce_mask(grad_ctx_t *g, bool *mask) {
+/* The reduced axes of a reduction node, for its gradient: a constant mask when
+ * the input's rank and the axes are known at build time; otherwise int32 vectors
+ * computed in the graph (red[i] = 1 where axis i is reduced, keep = 1 - red). */
+typedef struct reduced_axes {
+  bool known;
+  bool mask[TFM_MAX_RANK];
+  output_t *red, *keep; /* set when !known */
+} reduced_axes_t;
+
+static tfm_code grad_reduced_axes(grad_ctx_t *g, reduced_axes_t *ra) {
   int64_t axes[64];
   int n_axes;
-  const node_t *op = g->op;
-  if (op->inputs[0]->shape.rank < 0 || !input_const_ints(op, 1, axes, 64, &n_axes))
-    return node_error(op, g->st, TFM_UNIMPLEMENTED,
-                      "the gradient needs the input's rank and constant reduction indices");
-  return reduce_mask(op, axes, n_axes, op->inputs[0]->shape.rank, mask, g->st);
+  node_t *op = g->op;
+  memset(ra, 0, sizeof *ra);
+  if (op->inputs[0]->shape.rank >= 0 && input_const_ints(op, 1, axes, 64, &n_axes)) {
+    ra->known = true;
+    return reduce_mask(op, axes, n_axes, op->inputs[0]->shape.rank, ra->mask, g->st);
+  }
+  /* red = min(1, sum_j [i == (axes[j] + rank) mod rank]) over i in range(rank) */
+  graph_t *gr = g->g;
+  tfm_status *st = g->st;
+  int32_t col[2] = {-1, 1}, row[2] = {1, -1}, one_axis = 1;
+  output_t *rank = gb_unary(gr, "Rank", op->inputs[0], st);
+  output_t *ax = gb_cast(gr, op->inputs[1], TFM_INT32, st);
+  output_t *axn = gb_binary(gr, "FloorMod", gb_binary(gr, "AddV2", ax, rank, st), rank, st);
+  output_t *one = op_const_scalar(gr, 1, TFM_INT32, NULL, st);
+  output_t *range = NULL;
+  if (rank && one) {
+    output_t *in[3] = {op_const_scalar(gr, 0, TFM_INT32, NULL, st), rank, one};
+    range = in[0] ? op_build(gr, "Range", NULL, in, 3, NULL, 0, st) : NULL;
+  }
+  output_t *eq = gb_binary(gr, "Equal", gb_binary(gr, "Reshape", range, op_const_i32(gr, col, 2, NULL, st), st),
+                           gb_binary(gr, "Reshape", axn, op_const_i32(gr, row, 2, NULL, st), st), st);
+  output_t *hits = gb_reduce_axes(gr, "Sum", gb_cast(gr, eq, TFM_INT32, st), &one_axis, 1, false, st);
+  ra->red = gb_binary(gr, "Minimum", hits, one, st);
+  ra->keep = gb_binary(gr, "Sub", one, ra->red, st);
+  return ra->keep ? TFM_OK : grad_done(g, NULL);
 }
 
 /* `d` (shaped like the reduction's output) broadcast back to the input's shape:
  * reshape to the kept-dims shape, then tile over the reduced axes. */
-static output_t *reduce_grad_tile(grad_ctx_t *g, output_t *d, const bool *mask) {
+static output_t *reduce_grad_tile(grad_ctx_t *g, output_t *d, const reduced_axes_t *ra) {
   const output_t *x = g->op->inputs[0];
   graph_t *gr = g->g;
   tfm_status *st = g->st;
   int rank = x->shape.rank;
-  if (shape_is_fully_defined(&x->shape)) {
+  if (ra->known && shape_is_fully_defined(&x->shape)) {
     int32_t mult[TFM_MAX_RANK];
     shape_t kept = x->shape;
     for (int i = 0; i < rank; i++) {
-      mult[i] = mask[i] ? (int32_t)x->shape.dim[i] : 1;
-      if (mask[i]) kept.dim[i] = 1;
+      mult[i] = ra->mask[i] ? (int32_t)x->shape.dim[i] : 1;
+      if (ra->mask[i]) kept.dim[i] = 1;
     }
     output_t *r = gb_reshape_to(gr, d, &kept, st);
     return gb_binary(gr, "Tile", r, op_const_i32(gr, mult, rank, NULL, st), st);
   }
   /* kept = shape(x) * keep + red; multiples = shape(x) * red + keep */
-  int32_t keep[TFM_MAX_RANK], red[TFM_MAX_RANK];
-  for (int i = 0; i < rank; i++) {
-    keep[i] = !mask[i];
-    red[i] = mask[i];
+  output_t *red = ra->red, *keep = ra->keep;
+  if (ra->known) {
+    int32_t kv[TFM_MAX_RANK], rv[TFM_MAX_RANK];
+    for (int i = 0; i < rank; i++) {
+      kv[i] = !ra->mask[i];
+      rv[i] = ra->mask[i];
+    }
+    keep = op_const_i32(gr, kv, rank, NULL, st);
+    red = op_const_i32(gr, rv, rank, NULL, st);
   }
   output_t *sx = gb_unary(gr, "Shape", g->op->inputs[0], st);
-  output_t *keep_c = op_const_i32(gr, keep, rank, NULL, st);
-  output_t *red_c = op_const_i32(gr, red, rank, NULL, st);
-  output_t *kept = gb_binary(gr, "AddV2", gb_binary(gr, "Mul", sx, keep_c, st), red_c, st);
-  output_t *mult = gb_binary(gr, "AddV2", gb_binary(gr, "Mul", sx, red_c, st), keep_c, st);
+  output_t *kept = gb_binary(gr, "AddV2", gb_binary(gr, "Mul", sx, keep, st), red, st);
+  output_t *mult = gb_binary(gr, "AddV2", gb_binary(gr, "Mul", sx, red, st), keep, st);
   return gb_binary(gr, "Tile", gb_binary(gr, "Reshape", d, kept, st), mult, st);
 }
 
 static tfm_code sum_grad(grad_ctx_t *g) {
-  bool mask[TFM_MAX_RANK];
+  reduced_axes_t ra;
   if (!g->dy[0]) return TFM_OK;
-  if (grad_reduce_mask(g, mask) != TFM_OK) return status_code(g->st);
-  return grad_done(g, g->dx[0] = reduce_grad_tile(g, g->dy[0], mask));
+  if (grad_reduced_axes(g, &ra) != TFM_OK) return status_code(g->st);
+  return grad_done(g, g->dx[0] = reduce_grad_tile(g, g->dy[0], &ra));
 }
 
 /* The tiled gradient divided by the number of elements averaged. */
 static tfm_code mean_grad(grad_ctx_t *g) {
-  bool mask[TFM_MAX_RANK];
+  reduced_axes_t ra;
   if (!g->dy[0]) return TFM_OK;
-  if (grad_reduce_mask(g, mask) != TFM_OK) return status_code(g->st);
-  output_t *t = reduce_grad_tile(g, g->dy[0], mask);
+  if (grad_reduced_axes(g, &ra) != TFM_OK) return status_code(g->st);
+  output_t *t = reduce_grad_tile(g, g->dy[0], &ra);
   const output_t *x = g->op->inputs[0];
   graph_t *gr = g->g;
   output_t *count;
-  if (shape_is_fully_defined(&x->shape)) {
+  if (ra.known && shape_is_fully_defined(&x->shape)) {
     double n = 1;
     for (int i = 0; i < x->shape.rank; i++)
-      if (mask[i]) n *= (double)x->shape.dim[i];
+      if (ra.mask[i]) n *= (double)x->shape.dim[i];
     count = op_const_scalar(gr, n, x->dtype, NULL, g->st);
   } else {
     int32_t zero = 0;
@@ -527,20 +558,16 @@ static tfm_code mean_grad(grad_ctx_t *g) {
 
 /* Max/Min: the gradient is shared equally by the elements equal to the result. */
 static tfm_code min_max_grad(grad_ctx_t *g) {
-  bool mask[TFM_MAX_RANK];
+  reduced_axes_t ra;
   if (!g->dy[0]) return TFM_OK;
-  if (grad_reduce_mask(g, mask) != TFM_OK) return status_code(g->st);
+  if (grad_reduced_axes(g, &ra) != TFM_OK) return status_code(g->st);
   graph_t *gr = g->g;
   tfm_status *st = g->st;
   output_t *x = g->op->inputs[0];
-  output_t *y = reduce_grad_tile(g, &g->op->outputs[0], mask);
-  output_t *d = reduce_grad_tile(g, g->dy[0], mask);
+  output_t *y = reduce_grad_tile(g, &g->op->outputs[0], &ra);
+  output_t *d = reduce_grad_tile(g, g->dy[0], &ra);
   output_t *ind = gb_cast(gr, gb_binary(gr, "Equal", y, x, st), x->dtype, st);
-  int32_t axes[TFM_MAX_RANK];
-  int n = 0;
-  for (int i = 0; i < x->shape.rank; i++)
-    if (mask[i]) axes[n++] = i;
-  output_t *count = gb_reduce_axes(gr, "Sum", ind, axes, n, true, st);
+  output_t *count = gb_reduce(gr, "Sum", ind, g->op->inputs[1], true, st);
   output_t *share = gb_binary(gr, "RealDiv", ind, count, st);
   return grad_done(g, g->dx[0] = gb_binary(gr, "Mul", share, d, st));
 }
@@ -656,6 +683,20 @@ static tfm_code arg_compute(kctx_t *c) {
   return rc;
 }
 
+/* tf.argmax: the axis constant is "<name>/dimension". */
+TFM_API tfm_output *tfm_argmax(tfm_graph *g, tfm_output *x, int axis, const char *name, tfm_status *st) {
+  if (!builder_inputs_ok("tfm_argmax", st, 1, x)) return NULL;
+  graph_t *gr = graph_or_default(g);
+  char *scope = op_scope_push(gr, name, "ArgMax", st);
+  if (!scope) return NULL;
+  output_t *dim = op_const_scalar(gr, axis, TFM_INT32, "dimension", st);
+  graph_pop_name_scope(gr, NULL);
+  output_t *in[2] = {x, dim};
+  output_t *r = dim ? op_build_exact(gr, "ArgMax", scope, in, 2, NULL, 0, st) : NULL;
+  mem_free(scope);
+  return r;
+}
+
 /* ---- MatMul ---- */
 
 static const attr_def_t matmul_attrs[] = {
@@ -740,6 +781,94 @@ TFM_API tfm_output *tfm_matmul(tfm_graph *g, tfm_output *a, tfm_output *b, int t
   return op_build(graph_or_default(g), "MatMul", name, in, 2, attrs, 2, st);
 }
 
+/* ---- BatchMatMul: x [..., M, K] x y [..., K, N] with equal batch dims ---- */
+
+static const attr_def_t batch_matmul_attrs[] = {
+    T_ATTR, BOOL_ATTR("adj_x", false), BOOL_ATTR("adj_y", false), {NULL}};
+
+static tfm_code batch_matmul_infer(node_t *n, tfm_status *st) {
+  const output_t *a = n->inputs[0], *b = n->inputs[1];
+  char as[SHAPE_STR_MAX], bs[SHAPE_STR_MAX], an[256], bn[256];
+  if (a->dtype != b->dtype || !dtype_is_float(a->dtype))
+    return node_error(n, st, TFM_INVALID_ARGUMENT, "inputs must be float32 or float64 of one dtype: %s ('%s') and %s ('%s')",
+                      dtype_name(a->dtype), oname(a, an), dtype_name(b->dtype), oname(b, bn));
+  n->outputs[0].dtype = a->dtype;
+  if (a->shape.rank < 0 || b->shape.rank < 0) {
+    n->outputs[0].shape = shape_unknown();
+    return TFM_OK;
+  }
+  int r = a->shape.rank;
+  bool ok = r >= 3 && b->shape.rank == r;
+  bool ax = node_attr_bool(n, "adj_x", false), ay = node_attr_bool(n, "adj_y", false);
+  shape_t out = a->shape;
+  for (int i = 0; ok && i < r - 2; i++) {
+    int64_t da = a->shape.dim[i], db = b->shape.dim[i];
+    if (da >= 0 && db >= 0 && da != db) ok = false;
+    out.dim[i] = da >= 0 ? da : db;
+  }
+  if (ok) {
+    int64_t ka = a->shape.dim[ax ? r - 2 : r - 1], kb = b->shape.dim[ay ? r - 1 : r - 2];
+    ok = ka < 0 || kb < 0 || ka == kb;
+    out.dim[r - 2] = a->shape.dim[ax ? r - 1 : r - 2];
+    out.dim[r - 1] = b->shape.dim[ay ? r - 2 : r - 1];
+  }
+  if (!ok)
+    return node_error(n, st, TFM_INVALID_ARGUMENT,
+                      "inputs must be batches (rank >= 3, equal batch dims) of matrices whose inner "
+                      "dimensions agree: %s ('%s'%s) x %s ('%s'%s)",
+                      shape_str(&a->shape, as), oname(a, an), ax ? ", adjoint" : "",
+                      shape_str(&b->shape, bs), oname(b, bn), ay ? ", adjoint" : "");
+  n->outputs[0].shape = out;
+  return TFM_OK;
+}
+
+static tfm_code batch_matmul_compute(kctx_t *c) {
+  const tensor_t *a = c->in[0], *b = c->in[1];
+  bool ax = node_attr_bool(c->node, "adj_x", false), ay = node_attr_bool(c->node, "adj_y", false);
+  int r = a->shape.rank;
+  if (r < 3 || b->shape.rank != r) {
+    char as[SHAPE_STR_MAX], bs[SHAPE_STR_MAX];
+    return kctx_error(c, TFM_INVALID_ARGUMENT, "inputs must be batches of matrices: %s x %s",
+                      shape_str(&a->shape, as), shape_str(&b->shape, bs));
+  }
+  shape_t s = a->shape;
+  s.dim[r - 2] = a->shape.dim[ax ? r - 1 : r - 2];
+  s.dim[r - 1] = b->shape.dim[ay ? r - 2 : r - 1];
+  tensor_t *out = kctx_alloc_output(c, 0, a->dtype, &s);
+  if (!out) return status_code(c->st);
+  return kern_batch_matmul(a, b, ax, ay, out, c->st);
+}
+
+static output_t *gb_batch_matmul(graph_t *g, output_t *a, output_t *b, bool ax, bool ay, tfm_status *st) {
+  if (!a || !b) return NULL;
+  output_t *in[2] = {a, b};
+  attr_t attrs[] = {ATTR_B_V("adj_x", ax), ATTR_B_V("adj_y", ay)};
+  return op_build(g, "BatchMatMul", NULL, in, 2, attrs, 2, st);
+}
+
+/* As MatMul's four cases, per batch. */
+static tfm_code batch_matmul_grad(grad_ctx_t *g) {
+  output_t *d = g->dy[0], *a = g->op->inputs[0], *b = g->op->inputs[1];
+  if (!d) return TFM_OK;
+  bool ax = node_attr_bool(g->op, "adj_x", false), ay = node_attr_bool(g->op, "adj_y", false);
+  graph_t *gr = g->g;
+  tfm_status *st = g->st;
+  if (!ax && !ay) {
+    g->dx[0] = gb_batch_matmul(gr, d, b, false, true, st);
+    g->dx[1] = gb_batch_matmul(gr, a, d, true, false, st);
+  } else if (!ax && ay) {
+    g->dx[0] = gb_batch_matmul(gr, d, b, false, false, st);
+    g->dx[1] = gb_batch_matmul(gr, d, a, true, false, st);
+  } else if (ax && !ay) {
+    g->dx[0] = gb_batch_matmul(gr, b, d, false, true, st);
+    g->dx[1] = gb_batch_matmul(gr, a, d, false, false, st);
+  } else {
+    g->dx[0] = gb_batch_matmul(gr, b, d, true, true, st);
+    g->dx[1] = gb_batch_matmul(gr, d, a, true, true, st);
+  }
+  return grad_done(g, g->dx[0] && g->dx[1] ? g->dx[1] : NULL);
+}
+
 /* ---- Select (condition, t, e of one shape) ---- */
 
 static tfm_code select_infer(node_t *n, tfm_status *st) {
@@ -754,6 +883,10 @@ static tfm_code select_infer(node_t *n, tfm_status *st) {
     return node_error(n, st, TFM_INVALID_ARGUMENT,
                       "condition and values must have the same shape: %s ('%s') and %s ('%s')",
                       shape_str(&c->shape, as), oname(c, an), shape_str(&a->shape, bs), oname(a, bn));
+  /* T is the values' dtype; the generic rule took it from the bool condition. */
+  for (int i = 0; i < n->n_attrs; i++)
+    if (strcmp(n->attrs[i].name, "T") == 0 && n->attrs[i].value.kind == ATTR_TYPE)
+      n->attrs[i].value.u.type = a->dtype;
   n->outputs[0].dtype = a->dtype;
   n->outputs[0].shape = a->shape.rank >= 0 ? a->shape : b->shape.rank >= 0 ? b->shape : c->shape;
   return TFM_OK;
@@ -980,6 +1113,8 @@ const op_def_t ops_math[] = {
      .compute = arg_compute, .flags = OP_NO_GRADIENT, .ew_code = 0},
     {.name = "MatMul", .n_inputs = 2, .n_outputs = 1, .attrs = matmul_attrs, .infer = matmul_infer,
      .compute = matmul_compute, .gradient = matmul_grad},
+    {.name = "BatchMatMul", .n_inputs = 2, .n_outputs = 1, .attrs = batch_matmul_attrs,
+     .infer = batch_matmul_infer, .compute = batch_matmul_compute, .gradient = batch_matmul_grad},
     {.name = "Select", .n_inputs = 3, .n_outputs = 1, .attrs = t_attrs, .infer = select_infer,
      .compute = select_compute, .gradient = select_grad},
     {.name = "BroadcastGradientArgs", .n_inputs = 2, .n_outputs = 2, .attrs = bga_attrs,

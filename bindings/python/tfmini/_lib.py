@@ -169,6 +169,7 @@ _DECLS = {
     "tfm_add_n": (HANDLE, [HANDLE, HANDLES, c_int, c_char_p, STATUS]),
     "tfm_cast": (HANDLE, [HANDLE, HANDLE, c_int, c_char_p, STATUS]),
     "tfm_matmul": (HANDLE, [HANDLE, HANDLE, HANDLE, c_int, c_int, c_char_p, STATUS]),
+    "tfm_argmax": (HANDLE, [HANDLE, HANDLE, c_int, c_char_p, STATUS]),
     "tfm_reshape": (HANDLE, [HANDLE, HANDLE, P(c_int64), c_int, c_char_p, STATUS]),
     "tfm_transpose": (HANDLE, [HANDLE, HANDLE, P(ctypes.c_int32), c_int, c_char_p, STATUS]),
     "tfm_expand_dims": (HANDLE, [HANDLE, HANDLE, c_int, c_char_p, STATUS]),
