@@ -12,6 +12,8 @@
 #include "core/status.h"
 #include "io/bundle.h"
 #include "io/crc32c.h"
+#include "io/pbio.h"
+#include "io/table.h"
 #include "io_testutil.h"
 #include "tfmini/debug.h"
 #include "tfmini/tfmini.h"
@@ -471,6 +473,112 @@ START_TEST(bundle_failed_save_leaves_old_checkpoint_untouched) {
 }
 END_TEST
 
+
+typedef struct hostile {
+  const char *key;
+  int dtype, shard;
+  int64_t dims[3];
+  int rank;
+  int64_t offset, size;
+  bool sliced;
+  tfm_code want;
+} hostile_t;
+
+/* Writes prefix.index with the given header bytes and entries, and an 8-byte data
+ * file holding the strings layout of ["ab"] (02 | checksum | 'a' 'b'... padded). */
+static void write_hostile(const char *prefix, const uint8_t *hdr, size_t hlen, const hostile_t *h,
+                          size_t n) {
+  tfm_status *st = tfm_status_new();
+  table_builder_t *tb = table_builder_new(0, st);
+  ck_assert_int_eq(table_builder_add(tb, "", 0, hdr, hlen, st), TFM_OK);
+  for (size_t i = 0; i < n; i++) {
+    tensorflow_BundleEntryProto e = tensorflow_BundleEntryProto_init_zero;
+    tensorflow_TensorShapeProto_Dim dims[3];
+    tensorflow_TensorSliceProto slice = tensorflow_TensorSliceProto_init_zero;
+    e.dtype = (tensorflow_DataType)h[i].dtype;
+    e.has_shape = true;
+    e.shape.dim_count = (pb_size_t)h[i].rank;
+    e.shape.dim = dims;
+    for (int d = 0; d < h[i].rank; d++) dims[d] = (tensorflow_TensorShapeProto_Dim){h[i].dims[d], NULL};
+    e.shard_id = h[i].shard;
+    e.offset = h[i].offset;
+    e.size = h[i].size;
+    if (h[i].sliced) {
+      e.slices_count = 1;
+      e.slices = &slice;
+    }
+    bytebuf_t val = BYTEBUF_INIT;
+    ck_assert_int_eq(pbio_encode(tensorflow_BundleEntryProto_fields, &e, &val, "e", st), TFM_OK);
+    ck_assert_int_eq(table_builder_add(tb, h[i].key, strlen(h[i].key), val.data, val.len, st), TFM_OK);
+    bytebuf_free(&val);
+  }
+  const uint8_t *bytes;
+  size_t len;
+  ck_assert_int_eq(table_builder_finish(tb, &bytes, &len, st), TFM_OK);
+  char path[1300];
+  snprintf(path, sizeof path, "%s.index", prefix);
+  FILE *f = fopen(path, "wb");
+  fwrite(bytes, 1, len, f);
+  fclose(f);
+  table_builder_free(tb);
+  snprintf(path, sizeof path, "%s.data-00000-of-00001", prefix);
+  f = fopen(path, "wb");
+  fwrite("\x05\x00\x00\x00\x00\x00\x00\x00", 1, 8, f);
+  fclose(f);
+  tfm_status_delete(st);
+}
+
+START_TEST(bundle_rejects_hostile_entries_before_allocating) {
+  char dir[1024], prefix[1200];
+  test_tmpdir(dir, sizeof dir);
+  snprintf(prefix, sizeof prefix, "%s/h", dir);
+  const uint8_t good_hdr[] = {0x08, 0x01, 0x1a, 0x02, 0x08, 0x01};
+  const int64_t huge = (int64_t)1 << 60;
+  const hostile_t h[] = {
+      {"bad_shard", TFM_FLOAT, 3, {1}, 1, 0, 4, false, TFM_DATA_LOSS},
+      {"huge", TFM_FLOAT, 0, {huge}, 1, 0, huge * 4, false, TFM_DATA_LOSS},
+      {"negative_dim", TFM_FLOAT, 0, {-5}, 1, 0, 4, false, TFM_DATA_LOSS},
+      {"negative_offset", TFM_FLOAT, 0, {1}, 1, -4, 4, false, TFM_DATA_LOSS},
+      {"odd_dtype", 99, 0, {1}, 1, 0, 4, false, TFM_UNIMPLEMENTED},
+      {"overflowing_shape", TFM_FLOAT, 0, {huge, huge, huge}, 3, 0, 4, false, TFM_DATA_LOSS},
+      {"past_end", TFM_FLOAT, 0, {1}, 1, 6, 4, false, TFM_DATA_LOSS},
+      {"size_mismatch", TFM_FLOAT, 0, {2}, 1, 0, 4, false, TFM_DATA_LOSS},
+      {"sliced", TFM_FLOAT, 0, {1}, 1, 0, 4, true, TFM_UNIMPLEMENTED},
+      {"string_len_too_big", TFM_STRING, 0, {1}, 1, 0, 8, false, TFM_DATA_LOSS},
+      {"strings_too_small", TFM_STRING, 0, {1000000}, 1, 0, 8, false, TFM_DATA_LOSS},
+      {"z_fine", TFM_FLOAT, 0, {2}, 1, 0, 8, false, TFM_DATA_LOSS /* CRC 0 != data */},
+  };
+  size_t n = sizeof h / sizeof *h;
+  write_hostile(prefix, good_hdr, sizeof good_hdr, h, n);
+  tfm_status *st = tfm_status_new();
+  int64_t before = tfm_debug_bytes_in_use();
+  bundle_reader_t *r = bundle_reader_open(prefix, st);
+  ck_assert_msg(r != NULL, "%s", tfm_status_message(st));
+  for (size_t i = 0; i < n; i++) {
+    tensor_t *t = bundle_reader_read(r, h[i].key, st);
+    ck_assert_ptr_null(t);
+    ck_assert_msg(tfm_status_code(st) == h[i].want, "%s: %s", h[i].key, tfm_status_message(st));
+    ck_assert_ptr_nonnull(strstr(tfm_status_message(st), h[i].key));
+  }
+  bundle_reader_close(r);
+  ck_assert_int_eq(tfm_debug_bytes_in_use(), before);
+  /* Bad headers. */
+  struct { uint8_t b[8]; size_t n; tfm_code want; } hdrs[] = {
+      {{0x08, 0x00, 0x1a, 0x02, 0x08, 0x01}, 6, TFM_DATA_LOSS},            /* 0 shards */
+      {{0x08, 0x01, 0x10, 0x01, 0x1a, 0x02, 0x08, 0x01}, 8, TFM_UNIMPLEMENTED}, /* big-endian */
+      {{0x08, 0x01, 0x1a, 0x02, 0x10, 0x05}, 6, TFM_UNIMPLEMENTED},        /* min_consumer 5 */
+      {{0x08, 0x01, 0x1a, 0x09}, 4, TFM_DATA_LOSS},                        /* not a message */
+  };
+  for (size_t i = 0; i < sizeof hdrs / sizeof *hdrs; i++) {
+    write_hostile(prefix, hdrs[i].b, hdrs[i].n, h, 1);
+    ck_assert_ptr_null(bundle_reader_open(prefix, st));
+    ck_assert_msg(tfm_status_code(st) == hdrs[i].want, "header %zu: %s", i, tfm_status_message(st));
+  }
+  ck_assert_int_eq(tfm_debug_bytes_in_use(), before);
+  tfm_status_delete(st);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("io_bundle");
   TCase *tc = tcase_create("bundle");
@@ -482,6 +590,7 @@ int main(void) {
   tcase_add_test(tc, bundle_string_layout_matches_tf_rule);
   tcase_add_test(tc, bundle_detects_corruption_and_truncation);
   tcase_add_test(tc, bundle_failed_save_leaves_old_checkpoint_untouched);
+  tcase_add_test(tc, bundle_rejects_hostile_entries_before_allocating);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -418,8 +418,11 @@ tfm_code bundle_reader_lookup(bundle_reader_t *r, const char *key, bundle_entry_
   else if (p.shard_id < 0 || p.shard_id >= r->num_shards || p.offset < 0 || p.size < 0)
     code = status_set(st, TFM_DATA_LOSS, "%s: bad shard %d / offset %lld / size %lld", what,
                       (int)p.shard_id, (long long)p.offset, (long long)p.size);
-  else
-    code = pbio_shape_from_proto(&p.shape, false, &e->shape, what, st);
+  else if ((code = pbio_shape_from_proto(&p.shape, false, &e->shape, what, st)) == TFM_OK) {
+    int64_t elements;
+    if (shape_num_elements(&e->shape, &elements, st) != TFM_OK)
+      code = status_set(st, TFM_DATA_LOSS, "%s: the element count of its shape overflows", what);
+  }
   if (code == TFM_INVALID_ARGUMENT) { /* a bad shape in a file is corruption */
     char msg[STATUS_MSG_MAX];
     snprintf(msg, sizeof msg, "%s", tfm_status_message(st));
