@@ -1067,6 +1067,104 @@ START_TEST(allocation_failures_are_reported_and_leak_nothing) {
 }
 END_TEST
 
+
+/* ---- names and attrs against a graph real TensorFlow 1.10 wrote ---- */
+
+/* The random ops (another family) may not be in this build yet. */
+#pragma weak tfm_random_normal
+
+static char *read_dump(const char *rel) {
+  const char *dir = getenv("TFM_SHARED_DIR");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/testdata/tf/%s", dir ? dir : "../shared", rel);
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = malloc((size_t)n + 1);
+  size_t got = fread(buf, 1, (size_t)n, f);
+  buf[got] = '\0';
+  fclose(f);
+  return buf;
+}
+
+/* The dump's line for node `name`: "    <name>  <type>  in=[...] dev=''", then
+ * its attrs line. Checks type and inputs of our op against it. */
+static void check_against_dump(const char *dump, tfm_op *op) {
+  char key[300];
+  snprintf(key, sizeof key, "\n    %s ", tfm_op_name(op));
+  const char *line = strstr(dump, key);
+  ck_assert_msg(line != NULL, "TensorFlow's graph has no node '%s'", tfm_op_name(op));
+  line += strlen(key);
+  while (*line == ' ') line++;
+  char type[64];
+  sscanf(line, "%63s", type);
+  ck_assert_str_eq(tfm_op_type(op), type);
+  char want[600] = "in=[";
+  for (int i = 0; i < tfm_op_num_inputs(op); i++) {
+    char nm[256];
+    tfm_output *in = tfm_op_input(op, i);
+    if (tfm_output_index(in) == 0) snprintf(nm, sizeof nm, "%s'%s'", i ? ", " : "", oname(in));
+    else snprintf(nm, sizeof nm, "%s'%s:%d'", i ? ", " : "", oname(in), tfm_output_index(in));
+    strcat(want, nm);
+  }
+  strcat(want, "]");
+  const char *in = strstr(line, "in=[");
+  ck_assert_msg(in && strncmp(in, want, strlen(want)) == 0, "%s: ours %s, TensorFlow's %.80s",
+                tfm_op_name(op), want, in ? in : "?");
+}
+
+START_TEST(names_match_a_graph_tensorflow_wrote) {
+  char *dump = read_dump("houseprices_tf1.10/model.ckpt.meta.dump.txt");
+  if (!dump) {
+    fprintf(stderr, "skipped: ../shared/testdata/tf is absent\n");
+    return;
+  }
+  /* The start of that program: three placeholders, Shape of the second, then
+   * Variable = tf.Variable(tf.random_normal([8, 100])) and more of the same. */
+  tfm_op *p0 = tfm_output_op(tfm_placeholder(g, TFM_BOOL, NULL, -1, NULL, st));
+  tfm_op *p1 = tfm_output_op(tfm_placeholder(g, TFM_FLOAT, NULL, -1, NULL, st));
+  tfm_op *p2 = tfm_output_op(tfm_placeholder(g, TFM_FLOAT, NULL, -1, NULL, st));
+  tfm_op *shape = tfm_output_op(tfm_shape(g, tfm_op_output(p1, 0), NULL, st));
+  OK();
+  tfm_op *ops[] = {p0, p1, p2, shape};
+  for (int i = 0; i < 4; i++) check_against_dump(dump, ops[i]);
+  if (tfm_random_normal && op_registry_find("RandomStandardNormal")) {
+    for (int k = 0; k < 2; k++) {
+      int64_t dims[2] = {8, 100};
+      tfm_output *init = tfm_random_normal(g, k ? dims + 1 : dims, k ? 1 : 2, TFM_FLOAT, 0, 1, -1, NULL, st);
+      tfm_variable *v = tfm_variable_new(g, init, 1, NULL, st);
+      OK();
+      tfm_op *mine[] = {tfm_output_op(init), tfm_output_op(tfm_op_input(tfm_output_op(init), 0)),
+                        tfm_variable_op(v), tfm_variable_initializer(v),
+                        tfm_output_op(tfm_variable_value(v))};
+      for (int i = 0; i < 5; i++) check_against_dump(dump, mine[i]);
+    }
+    ck_assert_ptr_nonnull(tfm_graph_get_operation_by_name(g, "Variable_1/read", st));
+  } else {
+    tfm_variable *v = tfm_variable_new(g, tfm_zeros(g, (int64_t[]){8, 100}, 2, TFM_FLOAT, NULL, st), 1, NULL, st);
+    OK();
+    check_against_dump(dump, tfm_variable_op(v));
+    check_against_dump(dump, tfm_output_op(tfm_variable_value(v)));
+  }
+  /* attrs of the initializer as TF wrote them */
+  const char *assign = strstr(dump, "\n    Variable/Assign ");
+  ck_assert_ptr_nonnull(assign);
+  const char *attrs = strstr(assign, "attrs:");
+  HAS(attrs, "_class:list(s=[b'loc:@Variable'])");
+  HAS(attrs, "use_locking:b=True; validate_shape:b=True");
+  tfm_op *a = tfm_graph_get_operation_by_name(g, "Variable/Assign", st);
+  int b;
+  tfm_op_attr_bool(a, "use_locking", &b, st);
+  ck_assert_int_eq(b, 1);
+  tfm_op_attr_bool(a, "validate_shape", &b, st);
+  ck_assert_int_eq(b, 1);
+  ck_assert_str_eq(node_attr(a, "_class")->u.list.s[0].data, "loc:@Variable");
+  free(dump);
+}
+END_TEST
+
 static Suite *graph_suite(void) {
   Suite *s = suite_create("graph");
   TCase *names = tcase_create("names");
@@ -1089,6 +1187,7 @@ static Suite *graph_suite(void) {
   tcase_add_test(coll, random_initializers_need_the_random_ops);
   tcase_add_test(coll, seeds_follow_tensorflows_rule);
   tcase_add_test(coll, control_dependencies_apply_to_new_ops);
+  tcase_add_test(coll, names_match_a_graph_tensorflow_wrote);
   suite_add_tcase(s, coll);
   TCase *ops = tcase_create("ops");
   tcase_add_checked_fixture(ops, setup, teardown);
