@@ -3,6 +3,7 @@
 #ifndef TFM_TESTS_IO_TESTUTIL_H
 #define TFM_TESTS_IO_TESTUTIL_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,6 +81,15 @@ static inline uint8_t *slurp(const char *path, size_t *n) {
   *n = fread(buf, 1, (size_t)len, f);
   fclose(f);
   return buf;
+}
+
+/* Runs a suite; the process exit status says whether every case passed. */
+static inline int run_suite(Suite *s) {
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 #endif

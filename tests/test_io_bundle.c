@@ -592,9 +592,5 @@ int main(void) {
   tcase_add_test(tc, bundle_failed_save_leaves_old_checkpoint_untouched);
   tcase_add_test(tc, bundle_rejects_hostile_entries_before_allocating);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(s);
 }

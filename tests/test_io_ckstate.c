@@ -145,9 +145,5 @@ int main(void) {
   tcase_add_test(tc, ckstate_rejects_malformed_text_with_line_numbers);
   tcase_add_test(tc, ckstate_writes_atomically_and_round_trips);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(s);
 }

@@ -424,9 +424,5 @@ int main(void) {
   tcase_add_test(tc, proto_tensor_round_trips_every_dtype);
   tcase_add_test(tc, proto_large_tensor_content_is_not_limited_to_64k);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(s);
 }

@@ -326,9 +326,5 @@ int main(void) {
   tcase_add_test(tc, table_reports_allocation_failures_without_leaks);
   tcase_add_test(tc, table_open_missing_file_is_not_found);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(s);
 }

@@ -194,9 +194,5 @@ int main(void) {
   tcase_add_test(tc, tfrecord_truncated_tail_is_a_clean_end_and_crcs_are_strict);
   tcase_add_test(tc, tfrecord_reader_resumes_when_a_record_completes);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(s);
 }

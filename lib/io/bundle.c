@@ -34,11 +34,6 @@ char *bundle_data_path(const char *prefix, int shard, int num_shards) {
   return path_printf("%s.data-%05d-of-%05d", prefix, shard, num_shards);
 }
 
-static bool dtype_ok(tfm_dtype dt) {
-  return dt == TFM_FLOAT || dt == TFM_DOUBLE || dt == TFM_INT32 || dt == TFM_UINT8 ||
-         dt == TFM_INT64 || dt == TFM_BOOL || dt == TFM_STRING;
-}
-
 /* ===================================================================== writer */
 
 typedef struct wentry {
@@ -160,7 +155,7 @@ tfm_code bundle_writer_add(bundle_writer_t *w, const char *key, const tensor_t *
                       w->prefix, w->finished ? "finished" : "failed");
   if (!key || !key[0])
     return status_set(st, TFM_INVALID_ARGUMENT, "checkpoint '%s': empty tensor name", w->prefix);
-  if (!dtype_ok(t->dtype))
+  if (!dtype_is_valid(t->dtype))
     return status_set(st, TFM_INVALID_ARGUMENT, "checkpoint '%s': tensor '%s' has unsupported dtype %d",
                       w->prefix, key, (int)t->dtype);
   if (w->n == w->cap) {
@@ -413,7 +408,7 @@ tfm_code bundle_reader_lookup(bundle_reader_t *r, const char *key, bundle_entry_
   if (p.slices_count > 0)
     code = status_set(st, TFM_UNIMPLEMENTED, "%s: partitioned (sliced) variables are not supported",
                       what);
-  else if (!dtype_ok(e->dtype))
+  else if (!dtype_is_valid(e->dtype))
     code = status_set(st, TFM_UNIMPLEMENTED, "%s: unsupported dtype %d", what, (int)p.dtype);
   else if (p.shard_id < 0 || p.shard_id >= r->num_shards || p.offset < 0 || p.size < 0)
     code = status_set(st, TFM_DATA_LOSS, "%s: bad shard %d / offset %lld / size %lld", what,

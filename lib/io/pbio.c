@@ -165,14 +165,9 @@ tfm_code pbio_shape_from_proto(const tensorflow_TensorShapeProto *p, bool allow_
   return TFM_OK;
 }
 
-static bool dtype_supported(tfm_dtype dt) {
-  return dt == TFM_FLOAT || dt == TFM_DOUBLE || dt == TFM_INT32 || dt == TFM_UINT8 ||
-         dt == TFM_INT64 || dt == TFM_BOOL || dt == TFM_STRING;
-}
-
 tfm_code pbio_tensor_to_proto(const tensor_t *t, tensorflow_TensorProto *p, tfm_status *st) {
   memset(p, 0, sizeof *p);
-  if (!dtype_supported(t->dtype))
+  if (!dtype_is_valid(t->dtype))
     return status_set(st, TFM_INVALID_ARGUMENT, "cannot encode a tensor of dtype %d", t->dtype);
   p->dtype = (tensorflow_DataType)t->dtype;
   p->has_tensor_shape = true;
@@ -256,7 +251,7 @@ oom:
 tensor_t *pbio_tensor_from_proto(const tensorflow_TensorProto *p, const char *what,
                                  tfm_status *st) {
   tfm_dtype dt = (tfm_dtype)p->dtype;
-  if (!dtype_supported(dt)) {
+  if (!dtype_is_valid(dt)) {
     status_set(st, dt == TFM_INVALID ? TFM_INVALID_ARGUMENT : TFM_UNIMPLEMENTED,
                "%s: tensor of unsupported dtype %d", what, (int)p->dtype);
     return NULL;

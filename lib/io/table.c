@@ -55,18 +55,11 @@ void table_block_stats(const table_t *t, size_t *blocks, size_t *snappy_blocks) 
   *snappy_blocks = t->snappy_blocks;
 }
 
-static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
-  size_t m = alen < blen ? alen : blen;
-  int c = m ? memcmp(a, b, m) : 0;
-  if (c) return c;
-  return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
-
 long table_find(const table_t *t, const void *key, size_t klen) {
   size_t lo = 0, hi = t->n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    int c = key_cmp(t->entries[mid].key, t->entries[mid].klen, key, klen);
+    int c = table_key_cmp(t->entries[mid].key, t->entries[mid].klen, key, klen);
     if (c == 0) return (long)mid;
     if (c < 0) lo = mid + 1;
     else hi = mid;
@@ -177,7 +170,7 @@ static tfm_code add_entry(table_t *t, const uint8_t *key, size_t klen, const uin
   (void)arg;
   if (t->n > 0) {
     table_entry_rec_t *last = &t->entries[t->n - 1];
-    if (key_cmp(last->key, last->klen, key, klen) >= 0)
+    if (table_key_cmp(last->key, last->klen, key, klen) >= 0)
       return corrupt(t, st, "keys out of order at entry %s%llu", "", t->n);
   }
   if (t->n == t->cap) {
@@ -223,8 +216,8 @@ static tfm_code add_block(table_t *t, const uint8_t *key, size_t klen, const uin
   /* Keys of this block must lie in (previous separator, this separator]. */
   for (size_t i = first; i < t->n; i += (t->n - first > 1 ? t->n - first - 1 : 1)) {
     const table_entry_rec_t *e = &t->entries[i];
-    if (key_cmp(e->key, e->klen, key, klen) > 0 ||
-        (ctx->have_prev && key_cmp(e->key, e->klen, ctx->prev_sep.data, ctx->prev_sep.len) <= 0))
+    if (table_key_cmp(e->key, e->klen, key, klen) > 0 ||
+        (ctx->have_prev && table_key_cmp(e->key, e->klen, ctx->prev_sep.data, ctx->prev_sep.len) <= 0))
       return corrupt(t, st, "data block %s%llu does not match its index key", "", t->blocks - 1);
   }
   ctx->prev_sep.len = 0;

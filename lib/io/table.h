@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/status.h"
 #include "io/bytebuf.h"
@@ -19,6 +20,14 @@
 #define TABLE_BLOCK_SIZE 262144
 #define TABLE_FOOTER_SIZE 48
 #define TABLE_MAGIC 0xDB4775248B80FB57ull
+
+/* memcmp order of byte strings, shorter first on a common prefix (the table's key order). */
+static inline int table_key_cmp(const void *a, size_t alen, const void *b, size_t blen) {
+  size_t m = alen < blen ? alen : blen;
+  int c = m ? memcmp(a, b, m) : 0;
+  if (c) return c;
+  return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
 
 /* ---- writer ---- */
 typedef struct table_builder table_builder_t;

@@ -142,13 +142,6 @@ void table_builder_free(table_builder_t *tb) {
   mem_free(tb);
 }
 
-static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
-  size_t m = alen < blen ? alen : blen;
-  int c = m ? memcmp(a, b, m) : 0;
-  if (c) return c;
-  return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
-
 static tfm_code oom(table_builder_t *tb, tfm_status *st) {
   tb->file.failed = true;
   return status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory building a table");
@@ -163,7 +156,7 @@ static void flush_data(table_builder_t *tb) {
 tfm_code table_builder_add(table_builder_t *tb, const void *key, size_t klen, const void *val,
                            size_t vlen, tfm_status *st) {
   if (tb->finished) return status_set(st, TFM_FAILED_PRECONDITION, "table already finished");
-  if (tb->num_entries > 0 && key_cmp(key, klen, tb->last_key.data, tb->last_key.len) <= 0)
+  if (tb->num_entries > 0 && table_key_cmp(key, klen, tb->last_key.data, tb->last_key.len) <= 0)
     return status_set(st, TFM_INVALID_ARGUMENT,
                       "table keys must be strictly increasing: '%.*s' after '%.*s'", (int)klen,
                       (const char *)key, (int)tb->last_key.len, (const char *)tb->last_key.data);
