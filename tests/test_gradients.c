@@ -91,8 +91,10 @@ START_TEST(linear_model_gradient_matches_hand_derivation) {
 }
 END_TEST
 
-/* A composite expression through MatMul, Tanh, Sigmoid, Exp, Log, RealDiv, Mean
- * and broadcasting, against central differences at every element of X. */
+/* A composite expression through MatMul, Sqrt, Exp, Log, RealDiv, Mean and
+ * broadcasting, against central differences at every element of X:
+ * h = z / sqrt(1 + z^2) with z = A X + c (a smooth squash), then
+ * f = sum(h * exp(-h^2) / (1 + exp(-h))) + mean(log(1 + X^2)) + sum(X / (1 + c^2)). */
 START_TEST(composite_gradient_matches_finite_differences) {
   tfm_graph *g = tfm_graph_new(st);
   const double a_vals[] = {0.3, -0.7, 1.1, 0.5, 0.2, -0.4, -1.3, 0.8, 0.6, 0.9, -0.2, 0.1};
@@ -101,9 +103,12 @@ START_TEST(composite_gradient_matches_finite_differences) {
   tfm_output *a = const_f64(g, a_vals, a_dims, 2, "A");
   tfm_output *c = const_f64(g, c_vals, c_dims, 1, "c");
   tfm_output *X = tfm_placeholder(g, TFM_DOUBLE, x_dims, 2, "X", st);
-  tfm_output *h = tfm_tanh(g, tfm_add(g, tfm_matmul(g, a, X, 0, 0, NULL, st), c, NULL, st), NULL, st);
   tfm_output *one = tfm_scalar(g, 1.0, TFM_DOUBLE, "one", st);
-  tfm_output *t1 = tfm_reduce_sum(g, tfm_mul(g, tfm_sigmoid(g, h, NULL, st), tfm_exp(g, tfm_neg(g, tfm_square(g, h, NULL, st), NULL, st), NULL, st), NULL, st), NULL, 0, 0, NULL, st);
+  tfm_output *z = tfm_add(g, tfm_matmul(g, a, X, 0, 0, NULL, st), c, NULL, st);
+  tfm_output *h = tfm_div(g, z, tfm_sqrt(g, tfm_add(g, one, tfm_square(g, z, NULL, st), NULL, st), NULL, st), NULL, st);
+  tfm_output *gate = tfm_div(g, one, tfm_add(g, one, tfm_exp(g, tfm_neg(g, h, NULL, st), NULL, st), NULL, st), NULL, st);
+  tfm_output *bump = tfm_exp(g, tfm_neg(g, tfm_square(g, h, NULL, st), NULL, st), NULL, st);
+  tfm_output *t1 = tfm_reduce_sum(g, tfm_mul(g, tfm_mul(g, h, bump, NULL, st), gate, NULL, st), NULL, 0, 0, NULL, st);
   tfm_output *t2 = tfm_reduce_mean(g, tfm_log(g, tfm_add(g, one, tfm_square(g, X, NULL, st), NULL, st), NULL, st), NULL, 0, 0, NULL, st);
   tfm_output *t3 = tfm_reduce_sum(g, tfm_div(g, X, tfm_add(g, one, tfm_square(g, c, NULL, st), NULL, st), NULL, st), NULL, 0, 0, NULL, st);
   tfm_output *f = tfm_add(g, tfm_add(g, t1, t2, NULL, st), t3, "f", st);
