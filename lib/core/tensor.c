@@ -108,11 +108,35 @@ tensor_t *tensor_reshaped(tensor_t *base, const shape_t *shape, tfm_status *st) 
     mem_free(t);
     return NULL;
   }
+  if (tensor_view_base(base)) base = tensor_view_base(base);
   t->data = base->data;
   t->borrowed = true;
   t->dealloc = release_base;
   t->dealloc_arg = tensor_ref(base);
   return t;
+}
+
+bool tensor_is_view(const tensor_t *t) { return t->dealloc == release_base; }
+
+tensor_t *tensor_view_base(const tensor_t *t) {
+  return t->dealloc == release_base ? t->dealloc_arg : NULL;
+}
+
+void tensor_view_rebase(tensor_t *view, tensor_t *base, const shape_t *shape) {
+  tensor_t *old = view->dealloc_arg;
+  if (base && tensor_view_base(base)) base = tensor_view_base(base);
+  if (base) {
+    view->dtype = base->dtype;
+    view->shape = *shape;
+    view->num_elements = base->num_elements;
+    view->nbytes = base->nbytes;
+    view->data = base->data;
+    view->dealloc_arg = tensor_ref(base);
+  } else {
+    view->data = NULL;
+    view->dealloc_arg = NULL;
+  }
+  tensor_unref(old);
 }
 
 void tensor_unref(tensor_t *t) {

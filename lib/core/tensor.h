@@ -41,8 +41,18 @@ tensor_t *tensor_scalar_i64(int64_t v, tfm_status *st);
 /* A deep copy (strings copied too). */
 tensor_t *tensor_copy(const tensor_t *t, tfm_status *st);
 /* A tensor sharing t's buffer with another shape of the same element count
- * (Reshape without copying): the new tensor holds a reference to t. */
+ * (Reshape without copying): the new tensor holds a reference to t (to t's own
+ * base when t is itself such a view, so chains of views stay one level deep). */
 tensor_t *tensor_reshaped(tensor_t *t, const shape_t *shape, tfm_status *st);
+/* Is t a view made by tensor_reshaped (possibly detached, see below)? */
+bool tensor_is_view(const tensor_t *t);
+/* The tensor whose buffer a view shares; NULL for other tensors and detached views. */
+tensor_t *tensor_view_base(const tensor_t *t);
+/* Re-points a view made by tensor_reshaped that nobody else holds (refs 1) at
+ * base's buffer with `shape` (same element count, checked by the caller), so a
+ * view header can serve again; base NULL detaches it (releases the old base).
+ * The executor uses this to run Reshape without allocating. */
+void tensor_view_rebase(tensor_t *view, tensor_t *base, const shape_t *shape);
 
 static inline tensor_t *tensor_ref(tensor_t *t) {
   if (t) atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);

@@ -227,11 +227,7 @@ static tfm_code reshape_infer(node_t *n, tfm_status *st) {
 
 /* Passes x through with a new shape (same buffer). */
 static tfm_code reshape_to(kctx_t *c, const shape_t *s) {
-  tensor_t *r = tensor_reshaped(c->in[0], s, c->st);
-  if (!r) return kctx_error(c, status_code(c->st), "%s", c->st ? c->st->msg : "reshape failed");
-  kctx_set_output(c, 0, r);
-  tensor_unref(r);
-  return TFM_OK;
+  return kctx_set_output_view(c, 0, c->in[0], s) ? TFM_OK : status_code(c->st);
 }
 
 static tfm_code reshape_compute(kctx_t *c) {

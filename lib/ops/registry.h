@@ -58,6 +58,10 @@ tensor_t *kctx_alloc_output(kctx_t *c, int i, tfm_dtype dtype, const shape_t *sh
 /* Sets output i to `t` (adds a reference): for ops that pass a tensor through
  * (Identity, Reshape of a contiguous buffer, VariableV2). */
 void kctx_set_output(kctx_t *c, int i, tensor_t *t);
+/* Sets output i to a view of `base`'s buffer with `shape` (same element count):
+ * Reshape, ExpandDims, Squeeze. Reuses last run's view header, so a steady-state
+ * run allocates nothing. NULL on error (status set, naming the op). */
+tensor_t *kctx_set_output_view(kctx_t *c, int i, tensor_t *base, const shape_t *shape);
 /* Reports an error prefixed with the op's type and name:
  * "MatMul 'dense/MatMul': inner dimensions differ: [8,3] x [4,2]". */
 tfm_code kctx_error(kctx_t *c, tfm_code code, const char *fmt, ...)

@@ -48,6 +48,33 @@ void kctx_set_output(kctx_t *c, int i, tensor_t *t) {
   if (t && t->owner && t->owner != &c->out[i] && c->frame) c->frame->has_aliases = true;
 }
 
+tensor_t *kctx_set_output_view(kctx_t *c, int i, tensor_t *base, const shape_t *shape) {
+  tensor_t *old = c->out[i];
+  tensor_t *root = tensor_view_base(base) ? tensor_view_base(base) : base;
+  if (old && tensor_is_view(old) && atomic_load_explicit(&old->refs, memory_order_acquire) == 1) {
+    int64_t n;
+    if (shape_num_elements(shape, &n, c->st) != TFM_OK || n != base->num_elements) {
+      char a[SHAPE_STR_MAX], b[SHAPE_STR_MAX];
+      kctx_error(c, TFM_INVALID_ARGUMENT, "cannot view a tensor of shape %s as %s",
+                 shape_str(&base->shape, a), shape_str(shape, b));
+      return NULL;
+    }
+    if (old->dealloc_arg != root || !same_shape(&old->shape, shape))
+      tensor_view_rebase(old, base, shape);
+  } else {
+    tensor_t *t = tensor_reshaped(base, shape, c->st);
+    if (!t) {
+      status_prefix(c->st, "%s '%s'", c->node->type, c->node->name);
+      return NULL;
+    }
+    t->owner = &c->out[i];
+    c->out[i] = t;
+    tensor_unref(old);
+  }
+  if (root->owner && c->frame) c->frame->has_aliases = true;
+  return c->out[i];
+}
+
 tfm_code kctx_error(kctx_t *c, tfm_code code, const char *fmt, ...) {
   char msg[STATUS_MSG_MAX];
   va_list ap;
@@ -247,17 +274,33 @@ static tfm_code collect_fetches(plan_t *p, frame_t *f, tensor_t **out) {
   return TFM_OK;
 }
 
-/* A slot that passed on a buffer another slot allocated (Identity of a computed
- * value) lets it go at the end of the run: otherwise its reference would keep the
- * owner from reusing the buffer next time. Pass-throughs of variables, constants
- * and feeds keep theirs, which costs nothing when the next run sets the same. */
+/* Lets go, at the end of a run, of the references that would keep a computed
+ * buffer from being reused by the next run: slots that passed on a tensor another
+ * slot made (Identity of a computed value) drop it, then views (Reshape) of
+ * computed buffers release the buffer but keep their header for the next run.
+ * Pass-throughs of variables, constants and feeds keep theirs, which costs
+ * nothing when the next run sets the same tensor again. */
 static void drop_aliases(const plan_t *p, frame_t *f) {
   if (!f->has_aliases) return;
   f->has_aliases = false;
   tensor_t **values = f->values;
   for (int i = p->n_feeds; i < p->n_slots; i++) {
     tensor_t *t = values[i];
-    if (t && t->owner && t->owner != &values[i]) {
+    if (!t || t->owner == &values[i]) continue;
+    tensor_t *base = tensor_view_base(t);
+    if (t->owner || (base && base->owner)) {
+      values[i] = NULL;
+      tensor_unref(t);
+    }
+  }
+  for (int i = p->n_feeds; i < p->n_slots; i++) {
+    tensor_t *t = values[i];
+    if (!t) continue;
+    tensor_t *base = tensor_view_base(t);
+    if (!base || !base->owner) continue;
+    if (atomic_load_explicit(&t->refs, memory_order_acquire) == 1) {
+      tensor_view_rebase(t, NULL, NULL);
+    } else { /* a caller holds the view: it keeps the buffer */
       values[i] = NULL;
       tensor_unref(t);
     }
