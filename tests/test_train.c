@@ -4,6 +4,8 @@
  * line fit against an independently computed least-squares solution. */
 #include <check.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -615,6 +617,77 @@ START_TEST(apply_gradients_uses_the_given_gradients) {
 }
 END_TEST
 
+/* The nodes minimize() builds itself (the gating tuples, the learning rate, the
+ * update ops, the final NoOp), named and wired as in the training graph TF 1.2
+ * wrote for y = w*x + b (../shared/testdata/tf/regression_savedmodel_tf1.2, read
+ * through its decoded listing). Skipped when the shared folder is absent. */
+static bool input_listed(const char *list, const char *want) {
+  char quoted[320];
+  snprintf(quoted, sizeof quoted, "'%s'", want);
+  return strstr(list, quoted) != NULL;
+}
+
+START_TEST(gradient_descent_graph_matches_tensorflow) {
+  const char *shared = getenv("TFM_SHARED_DIR");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/testdata/tf/regression_savedmodel_tf1.2/saved_model.pb.dump.txt",
+           shared ? shared : "../shared");
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "skipped: %s not found\n", path);
+    return;
+  }
+  tfm_graph *g = tfm_graph_new(st);
+  tfm_output *x = tfm_placeholder(g, TFM_FLOAT, NULL, -1, "x", st);
+  tfm_output *y = tfm_placeholder(g, TFM_FLOAT, NULL, -1, "y", st);
+  int64_t one = 1;
+  float w0 = 0.3f; /* TF drew it from random_uniform: not part of what is compared */
+  tfm_variable *w = tfm_variable_new(g, tfm_constant_f32(g, &w0, &one, 1, "w0", st), 1, "w", st);
+  tfm_variable *b = tfm_variable_new(g, tfm_zeros(g, &one, 1, TFM_FLOAT, "zeros", st), 1, "b", st);
+  tfm_output *y_hat = tfm_add(g, tfm_mul(g, tfm_variable_value(w), x, "mul", st), tfm_variable_value(b), "y_hat", st);
+  tfm_output *loss = tfm_reduce_mean(g, tfm_square(g, tfm_sub(g, y_hat, y, "sub", st), "Square", st), NULL, 0, 0,
+                                     "Mean", st);
+  tfm_optimizer *opt = tfm_optimizer_gradient_descent(0.5, st);
+  tfm_op *train = tfm_optimizer_minimize(opt, g, loss, NULL, 0, NULL, "train", st);
+  OK();
+  ck_assert_str_eq(tfm_op_name(train), "train");
+  char line[2048];
+  int checked = 0;
+  while (fgets(line, sizeof line, f)) {
+    char name[256], type[64], inputs[1024] = "";
+    const char *in_list = strstr(line, " in=[");
+    if (!in_list || sscanf(line, " %255s %63s", name, type) != 2) continue;
+    sscanf(in_list, " in=[%1023[^]]", inputs); /* stays "" for in=[] */
+    if (!strstr(name, "/tuple/") && strncmp(name, "train", 5) != 0) continue;
+    tfm_op *op = tfm_graph_get_operation_by_name(g, name, st);
+    ck_assert_msg(op != NULL, "TF has %s (%s), we do not", name, type);
+    ck_assert_str_eq(tfm_op_type(op), type);
+    int n_listed = 0;
+    for (const char *p = inputs; (p = strchr(p, '\'')); p = strchr(p + 1, '\'') + 1) n_listed++;
+    ck_assert_int_eq(tfm_op_num_inputs(op) + tfm_op_num_control_inputs(op), n_listed);
+    for (int i = 0; i < tfm_op_num_inputs(op); i++) {
+      char in[300];
+      tfm_output *o = tfm_op_input(op, i);
+      if (tfm_output_index(o) == 0)
+        snprintf(in, sizeof in, "%s", tfm_op_name(tfm_output_op(o)));
+      else
+        tfm_output_name(o, in, sizeof in);
+      ck_assert_msg(input_listed(inputs, in), "%s: input %d is %s; TF has [%s]", name, i, in, inputs);
+    }
+    for (int i = 0; i < tfm_op_num_control_inputs(op); i++) {
+      char in[300];
+      snprintf(in, sizeof in, "^%s", tfm_op_name(tfm_op_control_input(op, i)));
+      ck_assert_msg(input_listed(inputs, in), "%s: control input %s; TF has [%s]", name, in, inputs);
+    }
+    checked++;
+  }
+  fclose(f);
+  ck_assert_int_eq(checked, 4 + 3 + 3 + 3);
+  tfm_optimizer_delete(opt);
+  tfm_graph_delete(g);
+}
+END_TEST
+
 static Suite *train_suite(void) {
   Suite *s = suite_create("train");
   TCase *tc = tcase_create("train");
@@ -632,6 +705,7 @@ static Suite *train_suite(void) {
   tcase_add_test(tc, apply_ops_reject_bad_inputs);
   tcase_add_test(tc, second_minimize_reuses_slots);
   tcase_add_test(tc, apply_gradients_uses_the_given_gradients);
+  tcase_add_test(tc, gradient_descent_graph_matches_tensorflow);
   tcase_add_test(tc, minimize_survives_allocation_failures);
   tcase_add_test(tc, tutorial_line_fit_converges_to_least_squares);
   suite_add_tcase(s, tc);

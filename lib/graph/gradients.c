@@ -123,8 +123,19 @@ static tfm_code gate_grads(walk_t *w, output_t **dx, int n_dx) {
   node_t *group = graph_add_op(w->g, "NoOp", "group_deps", false, NULL, 0, NULL, 0, deps, n_deps, w->st);
   for (int i = 0; i < n_dx && group; i++) {
     if (!dx[i]) continue;
-    attr_t t = ATTR_TYPE_V("T", dx[i]->dtype);
-    node_t *id = graph_add_op(w->g, "Identity", "control_dependency", false, &dx[i], 1, &t, 1, &group, 1, w->st);
+    /* colocated with the gradient's producer, as TF marks it */
+    size_t len = strlen(dx[i]->node->name) + 6;
+    char *loc = mem_alloc(len);
+    if (!loc) {
+      status_set(w->st, TFM_RESOURCE_EXHAUSTED, "gradients: out of memory");
+      break;
+    }
+    snprintf(loc, len, "loc:@%s", dx[i]->node->name);
+    tstring_t cls = {loc, len - 1};
+    attr_t attrs[] = {ATTR_TYPE_V("T", dx[i]->dtype),
+                      {.name = "_class", .value = {.kind = ATTR_LIST_S, .u.list = {.n = 1, .s = &cls}}}};
+    node_t *id = graph_add_op(w->g, "Identity", "control_dependency", false, &dx[i], 1, attrs, 2, &group, 1, w->st);
+    mem_free(loc);
     if (!id) break;
     dx[i] = &id->outputs[0];
   }
