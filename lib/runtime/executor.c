@@ -18,6 +18,17 @@ static bool same_shape(const shape_t *a, const shape_t *b) {
   return true;
 }
 
+/* Remembers that a slot holds (a view of) a buffer another slot allocated. */
+static void note_alias(kctx_t *c, tensor_t **slot) {
+  frame_t *f = c->frame;
+  if (!f) return;
+  if (f->n_aliases < f->cap_aliases) {
+    f->aliases[f->n_aliases++] = slot;
+  } else {
+    f->aliases_overflow = true;
+  }
+}
+
 tensor_t *kctx_alloc_output(kctx_t *c, int i, tfm_dtype dtype, const shape_t *shape) {
   tensor_t *t = c->out[i];
   if (t) {
@@ -45,7 +56,7 @@ void kctx_set_output(kctx_t *c, int i, tensor_t *t) {
   if (old == t) return; /* the steady state of pass-through ops: no refcount traffic */
   c->out[i] = tensor_ref(t);
   tensor_unref(old);
-  if (t && t->owner && t->owner != &c->out[i] && c->frame) c->frame->has_aliases = true;
+  if (t && t->owner && t->owner != &c->out[i]) note_alias(c, &c->out[i]);
 }
 
 tensor_t *kctx_set_output_view(kctx_t *c, int i, tensor_t *base, const shape_t *shape) {
@@ -71,7 +82,7 @@ tensor_t *kctx_set_output_view(kctx_t *c, int i, tensor_t *base, const shape_t *
     c->out[i] = t;
     tensor_unref(old);
   }
-  if (root->owner && c->frame) c->frame->has_aliases = true;
+  if (root->owner) note_alias(c, &c->out[i]);
   return c->out[i];
 }
 
@@ -93,6 +104,7 @@ static void frame_free(const plan_t *p, frame_t *f) {
   mem_free(f->values);
   mem_free(f->in);
   mem_free(f->ctx);
+  mem_free(f->aliases);
   mem_free(f);
 }
 
@@ -102,7 +114,9 @@ static frame_t *frame_new(plan_t *p) {
   f->values = mem_calloc((size_t)p->n_slots + 1, sizeof *f->values);
   f->in = mem_calloc((size_t)p->n_in_total + 1, sizeof *f->in);
   f->ctx = mem_calloc((size_t)p->n_steps + 1, sizeof *f->ctx);
-  if (!f->values || !f->in || !f->ctx) {
+  f->cap_aliases = p->n_slots;
+  f->aliases = mem_calloc((size_t)f->cap_aliases + 1, sizeof *f->aliases);
+  if (!f->values || !f->in || !f->ctx || !f->aliases) {
     frame_free(p, f);
     return NULL;
   }
@@ -280,31 +294,35 @@ static tfm_code collect_fetches(plan_t *p, frame_t *f, tensor_t **out) {
  * computed buffers release the buffer but keep their header for the next run.
  * Pass-throughs of variables, constants and feeds keep theirs, which costs
  * nothing when the next run sets the same tensor again. */
-static void drop_aliases(const plan_t *p, frame_t *f) {
-  if (!f->has_aliases) return;
-  f->has_aliases = false;
-  tensor_t **values = f->values;
-  for (int i = p->n_feeds; i < p->n_slots; i++) {
-    tensor_t *t = values[i];
-    if (!t || t->owner == &values[i]) continue;
-    tensor_t *base = tensor_view_base(t);
-    if (t->owner || (base && base->owner)) {
-      values[i] = NULL;
+static void release_alias(tensor_t **slot, bool views) {
+  tensor_t *t = *slot;
+  if (!t) return;
+  tensor_t *base = tensor_view_base(t);
+  if (!views) { /* first: slots holding what another slot made */
+    if (t->owner && t->owner != (void *)slot) {
+      *slot = NULL;
       tensor_unref(t);
     }
-  }
-  for (int i = p->n_feeds; i < p->n_slots; i++) {
-    tensor_t *t = values[i];
-    if (!t) continue;
-    tensor_t *base = tensor_view_base(t);
-    if (!base || !base->owner) continue;
+  } else if (base && base->owner) { /* then: views of computed buffers */
     if (atomic_load_explicit(&t->refs, memory_order_acquire) == 1) {
       tensor_view_rebase(t, NULL, NULL);
     } else { /* a caller holds the view: it keeps the buffer */
-      values[i] = NULL;
+      *slot = NULL;
       tensor_unref(t);
     }
   }
+}
+
+static void drop_aliases(const plan_t *p, frame_t *f) {
+  for (int pass = 0; pass < 2; pass++) {
+    if (f->aliases_overflow) {
+      for (int i = p->n_feeds; i < p->n_slots; i++) release_alias(&f->values[i], pass);
+    } else {
+      for (int k = 0; k < f->n_aliases; k++) release_alias(f->aliases[k], pass);
+    }
+  }
+  f->n_aliases = 0;
+  f->aliases_overflow = false;
 }
 
 tfm_code plan_run(plan_t *p, tensor_t *const *feed_values, tensor_t **fetch_values,

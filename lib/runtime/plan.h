@@ -35,7 +35,10 @@ typedef struct frame {
   tensor_t **values;       /* n_slots */
   tensor_t **in;           /* n_in_total: the gathered inputs of every step */
   kctx_t *ctx;             /* one prepared context per step */
-  bool has_aliases;        /* a slot passed on a buffer another slot allocated */
+  tensor_t ***aliases;     /* slots that took on a buffer another slot allocated
+                              (this run); released at its end */
+  int n_aliases, cap_aliases;
+  bool aliases_overflow;   /* more notes than room: walk every slot instead */
   tfm_status st;           /* where kernels report */
 } frame_t;
 
