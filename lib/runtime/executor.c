@@ -46,7 +46,7 @@ tensor_t *kctx_alloc_output(kctx_t *c, int i, tfm_dtype dtype, const shape_t *sh
     status_prefix(c->st, "%s '%s'", c->node->type, c->node->name);
     return NULL;
   }
-  t->owner = &c->out[i];
+  if (c->frame) t->owner = &c->out[i]; /* a slot that outlives this call */
   c->out[i] = t;
   return t;
 }
@@ -78,7 +78,7 @@ tensor_t *kctx_set_output_view(kctx_t *c, int i, tensor_t *base, const shape_t *
       status_prefix(c->st, "%s '%s'", c->node->type, c->node->name);
       return NULL;
     }
-    t->owner = &c->out[i];
+    if (c->frame) t->owner = &c->out[i];
     c->out[i] = t;
     tensor_unref(old);
   }
