@@ -38,7 +38,7 @@ DINLINE void vd_store(double *p, vd v) { memcpy(p, &v, sizeof v); }
 /* Sums are pairwise over chunks of this many elements; inside a chunk eight vector
  * accumulators each add at most DENSE_SUM_CHUNK / (8 * lanes) values, so the
  * rounding error grows like log2(n) chunks plus a handful of adds per lane. */
-#define DENSE_SUM_CHUNK 2048
+#define DENSE_SUM_CHUNK 4096
 
 #define DEFINE_SUM(T, V, W, LOAD, NAME, CHUNK)                                            \
   static T CHUNK(const T *x, int64_t n) {                                   \
