@@ -72,6 +72,7 @@ tensor_t *kctx_set_output_view(kctx_t *c, int i, tensor_t *base, const shape_t *
     }
     if (old->dealloc_arg != root || !same_shape(&old->shape, shape))
       tensor_view_rebase(old, base, shape);
+    if (c->frame) old->owner = &c->out[i]; /* the slot alone holds it: it is ours now */
   } else {
     tensor_t *t = tensor_reshaped(base, shape, c->st);
     if (!t) {
