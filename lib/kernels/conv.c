@@ -147,20 +147,6 @@ static void fwd_task(void *arg, int64_t t) {
   }
 }
 
-tfm_code kern_conv2d(const tensor_t *input, const tensor_t *filter, int stride_h, int stride_w,
-                     padding_t pad, tensor_t *out, tfm_status *st) {
-  if (!input || !filter || !out) return status_set(st, TFM_INVALID_ARGUMENT, "kern_conv2d: NULL tensor");
-  conv_ctx_t c;
-  tfm_code code = conv_check("kern_conv2d", input, filter, out, stride_h, stride_w, pad, &c.g, st);
-  if (code != TFM_OK) return code;
-  c.x = input->data;
-  c.y = filter->data;
-  c.out = out->data;
-  const conv_geom_t *g = &c.g;
-  run_tasks(g->n * g->oh, g->n * g->oh * g->ow * g->kh * g->kw * g->c * g->o, fwd_task, &c);
-  return status_ok(st);
-}
-
 /* Task: one input-gradient row (n, ih). */
 static void bwd_input_task(void *arg, int64_t t) {
   const conv_ctx_t *c = arg;
@@ -186,23 +172,6 @@ static void bwd_input_task(void *arg, int64_t t) {
       dense_gemm(g->f64, g->ops, &ga);
     }
   }
-}
-
-tfm_code kern_conv2d_backprop_input(const tensor_t *filter, const tensor_t *out_grad,
-                                    int stride_h, int stride_w, padding_t pad,
-                                    tensor_t *in_grad, tfm_status *st) {
-  if (!filter || !out_grad || !in_grad)
-    return status_set(st, TFM_INVALID_ARGUMENT, "kern_conv2d_backprop_input: NULL tensor");
-  conv_ctx_t c;
-  tfm_code code = conv_check("kern_conv2d_backprop_input", in_grad, filter, out_grad, stride_h,
-                             stride_w, pad, &c.g, st);
-  if (code != TFM_OK) return code;
-  c.x = out_grad->data;
-  c.y = filter->data;
-  c.out = in_grad->data;
-  const conv_geom_t *g = &c.g;
-  run_tasks(g->n * g->h, g->n * g->oh * g->ow * g->kh * g->kw * g->c * g->o, bwd_input_task, &c);
-  return status_ok(st);
 }
 
 /* Task: one filter tap (kh, kw) and a block of input channels. */
@@ -233,21 +202,50 @@ static void bwd_filter_task(void *arg, int64_t t) {
   }
 }
 
+typedef enum conv_kind { CONV_FORWARD, CONV_INPUT_GRAD, CONV_FILTER_GRAD } conv_kind_t;
+
+/* Checks a conv described by tensors of the forward shapes (input, filter,
+ * output), then runs kind's tasks reading x and y and writing dst. */
+static tfm_code conv_run(conv_kind_t kind, const char *kernel, const tensor_t *input,
+                         const tensor_t *filter, const tensor_t *output, const tensor_t *x,
+                         const tensor_t *y, tensor_t *dst, int sh, int sw, padding_t pad,
+                         tfm_status *st) {
+  if (!input || !filter || !output) return status_set(st, TFM_INVALID_ARGUMENT, "%s: NULL tensor", kernel);
+  conv_ctx_t c;
+  tfm_code code = conv_check(kernel, input, filter, output, sh, sw, pad, &c.g, st);
+  if (code != TFM_OK) return code;
+  c.x = x->data;
+  c.y = y->data;
+  c.out = dst->data;
+  const conv_geom_t *g = &c.g;
+  int64_t macs = g->n * g->oh * g->ow * g->kh * g->kw * g->c * g->o;
+  switch (kind) {
+    case CONV_FORWARD: run_tasks(g->n * g->oh, macs, fwd_task, &c); break;
+    case CONV_INPUT_GRAD: run_tasks(g->n * g->h, macs, bwd_input_task, &c); break;
+    case CONV_FILTER_GRAD:
+      run_tasks(g->kh * g->kw * ((g->c + CONV_FILTER_ROWS - 1) / CONV_FILTER_ROWS), macs,
+                bwd_filter_task, &c);
+      break;
+  }
+  return status_ok(st);
+}
+
+tfm_code kern_conv2d(const tensor_t *input, const tensor_t *filter, int stride_h, int stride_w,
+                     padding_t pad, tensor_t *out, tfm_status *st) {
+  return conv_run(CONV_FORWARD, "kern_conv2d", input, filter, out, input, filter, out, stride_h,
+                  stride_w, pad, st);
+}
+
+tfm_code kern_conv2d_backprop_input(const tensor_t *filter, const tensor_t *out_grad,
+                                    int stride_h, int stride_w, padding_t pad,
+                                    tensor_t *in_grad, tfm_status *st) {
+  return conv_run(CONV_INPUT_GRAD, "kern_conv2d_backprop_input", in_grad, filter, out_grad,
+                  out_grad, filter, in_grad, stride_h, stride_w, pad, st);
+}
+
 tfm_code kern_conv2d_backprop_filter(const tensor_t *input, const tensor_t *out_grad,
                                      int stride_h, int stride_w, padding_t pad,
                                      tensor_t *filter_grad, tfm_status *st) {
-  if (!input || !out_grad || !filter_grad)
-    return status_set(st, TFM_INVALID_ARGUMENT, "kern_conv2d_backprop_filter: NULL tensor");
-  conv_ctx_t c;
-  tfm_code code = conv_check("kern_conv2d_backprop_filter", input, filter_grad, out_grad, stride_h,
-                             stride_w, pad, &c.g, st);
-  if (code != TFM_OK) return code;
-  c.x = input->data;
-  c.y = out_grad->data;
-  c.out = filter_grad->data;
-  const conv_geom_t *g = &c.g;
-  int64_t blocks = (g->c + CONV_FILTER_ROWS - 1) / CONV_FILTER_ROWS;
-  run_tasks(g->kh * g->kw * blocks, g->n * g->oh * g->ow * g->kh * g->kw * g->c * g->o,
-            bwd_filter_task, &c);
-  return status_ok(st);
+  return conv_run(CONV_FILTER_GRAD, "kern_conv2d_backprop_filter", input, filter_grad, out_grad,
+                  input, out_grad, filter_grad, stride_h, stride_w, pad, st);
 }
