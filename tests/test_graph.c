@@ -81,6 +81,21 @@ START_TEST(name_scopes_nest_and_are_uniquified) {
   tfm_graph_pop_name_scope(g, st);
   OK();
   ck_assert_int_eq(tfm_graph_pop_name_scope(g, st), TFM_FAILED_PRECONDITION);
+  /* TensorFlow's character rules: op names may not start with '_', scopes may */
+  ck_assert_ptr_null(tfm_identity(g, x, "_hidden", st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  HAS(tfm_status_message(st), "_hidden");
+  ck_assert_ptr_null(tfm_identity(g, x, "a b", st));
+  ck_assert_int_eq(tfm_graph_push_name_scope(g, "bad scope", st), TFM_INVALID_ARGUMENT);
+  ck_assert_int_eq(tfm_graph_push_name_scope(g, "outer", st), TFM_OK);
+  ck_assert_int_eq(tfm_graph_push_name_scope(g, "_private", st), TFM_OK);
+  ck_assert_str_eq(oname(tfm_identity(g, x, "v1.2-x", st)), "outer/_private/v1.2-x");
+  tfm_graph_pop_name_scope(g, st);
+  tfm_graph_pop_name_scope(g, st);
+  tfm_graph_push_name_scope(g, "_private", st); /* a valid scope, but no op name starts with '_' */
+  ck_assert_ptr_null(tfm_identity(g, x, NULL, st));
+  HAS(tfm_status_message(st), "'_private/Identity'");
+  tfm_graph_pop_name_scope(g, st);
 }
 END_TEST
 

@@ -245,8 +245,8 @@ static char *resolve_name(graph_t *g, const char *type, const char *name, bool e
                           char **base_full, tfm_status *st) {
   *base_full = NULL;
   if (exact) {
-    if (!name || !*name) {
-      status_set(st, TFM_INVALID_ARGUMENT, "%s: an exact node name is empty", type);
+    if (!names_valid(name, false)) {
+      status_set(st, TFM_INVALID_ARGUMENT, "%s: '%s' is not a valid op name", type, name ? name : "");
       return NULL;
     }
     if (graph_find_op(g, name)) {
@@ -261,6 +261,11 @@ static char *resolve_name(graph_t *g, const char *type, const char *name, bool e
   char *full = graph_join_name(graph_current_name_scope(g), base);
   if (!full) {
     status_set(st, TFM_RESOURCE_EXHAUSTED, "graph: out of memory");
+    return NULL;
+  }
+  if (!names_valid(full, false)) { /* as TF, the whole name: a root scope "_x" is refused here */
+    status_set(st, TFM_INVALID_ARGUMENT, "%s: '%s' is not a valid op name", type, full);
+    mem_free(full);
     return NULL;
   }
   /* Preview only: nothing is marked until the node is in. */

@@ -6,6 +6,9 @@
 #include "graph/graph.h"
 
 /* names.c: the unique-name table and the name -> node index. */
+/* Does `name` follow TensorFlow's rule for op names (scope = false) or name
+ * scopes (scope = true)? */
+bool names_valid(const char *name, bool scope);
 /* The name TensorFlow's Graph.unique_name would give `full` (already scoped);
  * marks it (and its case-folded stem) taken when `mark`. NULL on out of memory. */
 char *names_unique(graph_t *g, const char *full, bool mark, tfm_status *st);

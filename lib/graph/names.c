@@ -18,6 +18,25 @@ static uint64_t hash_str(const char *s) {
   return h;
 }
 
+/* TensorFlow's rules: an op name matches [A-Za-z0-9.][A-Za-z0-9_.\-/>]*, a scope
+ * name [A-Za-z0-9_.\-/>]* (so a scope may start with '_' or '-'). */
+static bool name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-' || c == '/' || c == '>';
+}
+
+bool names_valid(const char *name, bool scope) {
+  if (!name) return false;
+  if (!scope) {
+    char c = name[0];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'))
+      return false;
+  }
+  for (const char *p = name; *p; p++)
+    if (!name_char(*p)) return false;
+  return true;
+}
+
 char *graph_join_name(const char *scope, const char *base) {
   size_t ls = scope ? strlen(scope) : 0, lb = strlen(base);
   char *r = mem_alloc(ls + lb + 2);

@@ -33,6 +33,8 @@ static tfm_code push_resolved(graph_t *g, char *full, tfm_status *st) {
 
 tfm_code graph_push_name_scope(graph_t *g, const char *name, tfm_status *st) {
   if (!name) name = "";
+  if (!names_valid(name, true))
+    return status_set(st, TFM_INVALID_ARGUMENT, "'%s' is not a valid scope name", name);
   graph_lock(g);
   char *full;
   size_t len = strlen(name);
