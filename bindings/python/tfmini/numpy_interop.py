@@ -119,6 +119,16 @@ def from_c_tensor(t):
     return out[()] if out.ndim == 0 else out
 
 
+def take_c_tensors(tensors, n):
+    """NumPy copies of the first `n` C tensors of array `tensors`; releases them all,
+    also when a copy fails."""
+    try:
+        return [from_c_tensor(tensors[i]) for i in range(n)]
+    finally:
+        for i in range(n):
+            fn.tfm_tensor_release(tensors[i])
+
+
 def take_c_tensor(t):
     """from_c_tensor, then releases `t`."""
     try:

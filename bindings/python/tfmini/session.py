@@ -170,8 +170,7 @@ class BaseSession:
         finally:
             for v in feed_values:
                 fn.tfm_tensor_release(v)
-        values = [numpy_interop.take_c_tensor(out[i]) for i in range(len(fetch_ptrs))]
-        return plan.rebuild(values)
+        return plan.rebuild(numpy_interop.take_c_tensors(out, len(fetch_ptrs)))
 
     def make_callable(self, fetches, feed_list=None, accept_options=False):
         """A function running `fetches` with positional feed values for `feed_list`."""
@@ -206,7 +205,7 @@ class _Callable:
         finally:
             for v in values:
                 fn.tfm_tensor_release(v)
-        return self._plan.rebuild([numpy_interop.take_c_tensor(self._out[i]) for i in range(self._n_fetches)])
+        return self._plan.rebuild(numpy_interop.take_c_tensors(self._out, self._n_fetches))
 
     def _delete(self):
         if self._handle:
