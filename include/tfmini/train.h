@@ -21,8 +21,9 @@ TFM_API tfm_optimizer *tfm_optimizer_momentum(double learning_rate, double momen
                                               tfm_status *status);
 TFM_API tfm_optimizer *tfm_optimizer_adam(double learning_rate, double beta1, double beta2, double epsilon,
                                           tfm_status *status);
-/* Use a tensor (e.g. a decayed rate) instead of the constant learning rate. It must
- * be a scalar of the variables' dtype in the graph minimize() is called on. */
+/* Use a tensor (e.g. a decayed rate) instead of the constant learning rate: a float
+ * scalar in the graph minimize() is called on (cast to each variable's dtype when it
+ * differs). The tensor is owned by its graph. Errors: INVALID_ARGUMENT. */
 TFM_API tfm_code tfm_optimizer_set_learning_rate_tensor(tfm_optimizer *opt, tfm_output *learning_rate,
                                                         tfm_status *status);
 TFM_API void tfm_optimizer_delete(tfm_optimizer *opt);
