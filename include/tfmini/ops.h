@@ -79,6 +79,16 @@ TFM_API tfm_output *tfm_relu(tfm_graph *g, tfm_output *x, const char *name, tfm_
 TFM_API tfm_output *tfm_sigmoid(tfm_graph *g, tfm_output *x, const char *name, tfm_status *status);
 TFM_API tfm_output *tfm_tanh(tfm_graph *g, tfm_output *x, const char *name, tfm_status *status);
 TFM_API tfm_output *tfm_softmax(tfm_graph *g, tfm_output *logits, const char *name, tfm_status *status);
+TFM_API tfm_output *tfm_log_softmax(tfm_graph *g, tfm_output *logits, const char *name, tfm_status *status);
+/* tf.nn.softmax_cross_entropy_with_logits: per-row loss [batch] of logits and labels
+ * [batch, classes] (output 0 of SoftmaxCrossEntropyWithLogits). Differentiable in both. */
+TFM_API tfm_output *tfm_softmax_cross_entropy_with_logits(tfm_graph *g, tfm_output *labels, tfm_output *logits,
+                                                          const char *name, tfm_status *status);
+/* tf.nn.sparse_softmax_cross_entropy_with_logits: labels are class indices [batch]
+ * (int32 or int64; a label outside [0, classes) fails the run, naming the row). */
+TFM_API tfm_output *tfm_sparse_softmax_cross_entropy_with_logits(tfm_graph *g, tfm_output *labels,
+                                                                 tfm_output *logits, const char *name,
+                                                                 tfm_status *status);
 /* NHWC input, HWIO filter; padding "SAME" or "VALID". */
 TFM_API tfm_output *tfm_conv2d(tfm_graph *g, tfm_output *input, tfm_output *filter, int stride_h, int stride_w,
                                const char *padding, const char *name, tfm_status *status);
