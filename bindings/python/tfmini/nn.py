@@ -79,14 +79,40 @@ def l2_loss(t, name=None):
     return math_ops.multiply(math_ops.reduce_sum(math_ops.square(t)), 0.5, name=name)
 
 
+def log_softmax(logits, axis=None, name=None, dim=None):
+    axis = dim if axis is None else axis
+    if axis not in (None, -1):
+        logits_t = convert_to_tensor(logits)
+        if axis != logits_t.shape.ndims - 1:
+            raise errors.unimplemented("tf.nn.log_softmax over an axis other than the last")
+    return _unary(fn.tfm_log_softmax, logits, name)
+
+
 def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, dim=-1, name=None, axis=None):
-    """-sum(labels * log(softmax(logits))) over the last axis, built from the library's ops."""
+    """-sum(labels * log_softmax(logits)) over the last axis: the library's
+    SoftmaxCrossEntropyWithLogits op for matrices, else built from LogSoftmax."""
     if labels is None or logits is None:
         raise ValueError("softmax_cross_entropy_with_logits needs labels= and logits=")
     axis = dim if axis is None else axis
-    probs = softmax(logits, axis)
-    return math_ops.negative(math_ops.reduce_sum(math_ops.multiply(labels, math_ops.log(probs)), axis=axis),
+    graph = graph_of(logits, labels)
+    x = convert_to_tensor(logits, graph=graph)
+    z = convert_to_tensor(labels, x.dtype, graph=graph)
+    if x.shape.ndims == 2 and axis in (-1, 1):
+        return graph._wrap_tensor(_lib.call(fn.tfm_softmax_cross_entropy_with_logits, graph._builder_ptr,
+                                            z._ptr, x._ptr, cstr(name)))
+    return math_ops.negative(math_ops.reduce_sum(math_ops.multiply(z, log_softmax(x, axis)), axis=axis),
                              name=name)
+
+
+def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
+    """The loss of integer class labels [batch] against logits [batch, classes]."""
+    if labels is None or logits is None:
+        raise ValueError("sparse_softmax_cross_entropy_with_logits needs labels= and logits=")
+    graph = graph_of(logits, labels)
+    x = convert_to_tensor(logits, graph=graph)
+    y = convert_to_tensor(labels, graph=graph)
+    return graph._wrap_tensor(_lib.call(fn.tfm_sparse_softmax_cross_entropy_with_logits, graph._builder_ptr,
+                                        y._ptr, x._ptr, cstr(name)))
 
 
 softmax_cross_entropy_with_logits_v2 = softmax_cross_entropy_with_logits
@@ -107,6 +133,6 @@ def dropout(*args, **kwargs):
     raise errors.unimplemented("tf.nn.dropout")
 
 
-__all__ = ["relu", "sigmoid", "tanh", "softmax", "conv2d", "bias_add", "max_pool", "l2_loss",
+__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "sparse_softmax_cross_entropy_with_logits", "conv2d", "bias_add", "max_pool", "l2_loss",
            "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
            "sigmoid_cross_entropy_with_logits", "dropout"]
