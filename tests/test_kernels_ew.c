@@ -312,6 +312,40 @@ START_TEST(sigmoid_and_softplus_are_stable_for_large_inputs) {
 }
 END_TEST
 
+/* Distance in float32 ulps (of the reference) between got and the exact ref. */
+static double ulps_f32(float got, double ref) {
+  const float r = (float)ref;
+  double ulp = fabs((double)nextafterf(r, INFINITY) - (double)r);
+  if (ulp < 1.4e-45) ulp = 1.4e-45;
+  return fabs((double)got - ref) / ulp;
+}
+
+/* float32 Exp and Sigmoid do not call libm (they vectorise): hold them to 2 ulp
+ * over the whole range where the result is neither 0 nor inf. */
+START_TEST(float32_exp_and_sigmoid_are_within_2_ulp) {
+  set_level(levels[_i]);
+  const int64_t n = 400003;
+  tensor_t *x = odd_vector(TFM_FLOAT, n), *y = odd_vector(TFM_FLOAT, n);
+  for (int64_t i = 0; i < n; i++) set(x, i, -104.0 + 193.0 * (double)i / (double)(n - 1));
+  ck_assert_int_eq(kern_unary(EW_EXP, x, y, NULL), TFM_OK);
+  for (int64_t i = 0; i < n; i++) {
+    const double xv = get(x, i), ref = exp(xv);
+    const float got = (float)get(y, i);
+    if (ref > 3.4028234663852886e38) EXPECT(isinf(got), "exp(%.9g) = %.9g, want inf", xv, got);
+    else EXPECT(ulps_f32(got, ref) <= 2, "exp(%.9g) = %.9g, want %.9g", xv, got, ref);
+  }
+  ck_assert_int_eq(kern_unary(EW_SIGMOID, x, y, NULL), TFM_OK);
+  for (int64_t i = 0; i < n; i++) {
+    const double xv = get(x, i), ref = 1 / (1 + exp(-xv));
+    const float got = (float)get(y, i);
+    EXPECT(ulps_f32(got, ref) <= 3, "sigmoid(%.9g) = %.9g, want %.9g", xv, got, ref);
+  }
+  tensor_unref(x);
+  tensor_unref(y);
+  teardown_level();
+}
+END_TEST
+
 /* ---- integers and bools ---------------------------------------------------------- */
 
 static int64_t wrap(int64_t v, tfm_dtype dt) {
@@ -958,6 +992,7 @@ static Suite *kernels_ew_suite(void) {
   tcase_add_loop_test(levels_tc, float_unary_ops_match_float64_reference, 0, 3);
   tcase_add_loop_test(levels_tc, float_binary_ops_match_float64_reference, 0, 3);
   tcase_add_loop_test(levels_tc, sigmoid_and_softplus_are_stable_for_large_inputs, 0, 3);
+  tcase_add_loop_test(levels_tc, float32_exp_and_sigmoid_are_within_2_ulp, 0, 3);
   tcase_add_loop_test(levels_tc, integer_binary_ops_are_exact, 0, 3);
   tcase_add_loop_test(levels_tc, integer_unary_ops_are_exact, 0, 3);
   tcase_add_loop_test(levels_tc, integer_overflow_wraps_like_tensorflow, 0, 3);

@@ -71,6 +71,13 @@
     }                                                                             \
   }
 
+/* exp inside the float loops: float32 uses the vectorisable ew_exp_f32,
+ * float64 libm. */
+#include "kernels/ew_exp_f32.h"
+static inline float f32_exp1(float x) { return ew_exp_f32(x); }
+static inline double f64_exp1(double x) { return exp(x); }
+#define EW_EXP(x) EW_FN(exp1)(x)
+
 #define EW_T float
 #define EW_SFX f32
 #define EW_M(fn) fn##f

@@ -61,11 +61,14 @@ tfm_dtype ew_binary_out_dtype(ew_binary_t op, tfm_dtype dt);
 /* y = op(x); y has x's dtype and element count. y may be x. */
 tfm_code kern_unary(ew_unary_t op, const tensor_t *x, tensor_t *y, tfm_status *st);
 /* out = op(a, b) with NumPy broadcasting; out's shape is the broadcast shape.
- * a and b have the same dtype. */
+ * a and b have the same dtype. As TensorFlow: Maximum/Minimum propagate NaN,
+ * FloorDiv is floor(a / b), FloorMod takes b's sign, integer Div truncates and
+ * integer arithmetic wraps; an integer divisor with a zero is INVALID_ARGUMENT. */
 tfm_code kern_binary(ew_binary_t op, const tensor_t *a, const tensor_t *b, tensor_t *out,
                      tfm_status *st);
 /* out = cast of x to out->dtype (any numeric/bool pair; float->int truncates
- * toward zero like TensorFlow, x != 0 -> true for bool). */
+ * toward zero like TensorFlow, x != 0 -> true for bool). Where TensorFlow leaves
+ * it to the platform, float->int saturates and NaN becomes 0. */
 tfm_code kern_cast(const tensor_t *x, tensor_t *out, tfm_status *st);
 /* Every element of out = value (a scalar tensor of out's dtype). */
 tfm_code kern_fill(const tensor_t *value, tensor_t *out, tfm_status *st);
