@@ -75,54 +75,8 @@ TFM_API tfm_variable *tfm_variable_new(tfm_graph *g, tfm_output *initial_value, 
   return v;
 }
 
-/* ---- initializers (built inside "<var>/Initializer") ---- */
-
-static const char *add_type(void) { return op_registry_find("Add") ? "Add" : "AddV2"; }
-
-/* value = rnd * scale + offset, as random_normal / random_uniform build it:
- * scope `scope_name` holding "shape", the two scalars named n1/n2, the random op,
- * "mul" (and "sub" for uniform), and the final Add named as the scope. */
-static output_t *random_init(graph_t *g, const char *scope_name, const char *rnd_type, const char *n1,
-                             double v1, const char *n2, double v2, bool uniform, const shape_t *s,
-                             tfm_dtype dt, int64_t seed, tfm_status *st) {
-  char *scope = op_scope_push(g, NULL, scope_name, st);
-  if (!scope) return NULL;
-  output_t *r = NULL;
-  int32_t dims[TFM_MAX_RANK];
-  for (int i = 0; i < s->rank; i++) dims[i] = (int32_t)s->dim[i];
-  output_t *shape = op_const_i32(g, dims, s->rank, "shape", st);
-  output_t *a = shape ? op_const_scalar(g, v1, dt, n1, st) : NULL;
-  output_t *b = a ? op_const_scalar(g, v2, dt, n2, st) : NULL;
-  if (b) {
-    int64_t s1, s2;
-    graph_op_seeds(g, seed, seed >= 0, &s1, &s2);
-    attr_t rattrs[] = {ATTR_TYPE_V("dtype", dt), ATTR_I_V("seed", s1), ATTR_I_V("seed2", s2)};
-    output_t *rnd = op_build(g, rnd_type, rnd_type, &shape, 1, rattrs, 3, st);
-    if (rnd && uniform) { /* rnd * (max - min) + min */
-      output_t *sin[2] = {b, a};
-      output_t *sub = op_build(g, "Sub", "sub", sin, 2, NULL, 0, st);
-      output_t *min[2] = {rnd, sub};
-      output_t *mul = sub ? op_build(g, "Mul", "mul", min, 2, NULL, 0, st) : NULL;
-      output_t *ain[2] = {mul, a};
-      graph_pop_name_scope(g, NULL);
-      if (mul) r = op_build_exact(g, add_type(), scope, ain, 2, NULL, 0, st);
-      mem_free(scope);
-      return r;
-    }
-    if (rnd) { /* rnd * stddev + mean */
-      output_t *min[2] = {rnd, b};
-      output_t *mul = op_build(g, "Mul", "mul", min, 2, NULL, 0, st);
-      output_t *ain[2] = {mul, a};
-      graph_pop_name_scope(g, NULL);
-      if (mul) r = op_build_exact(g, add_type(), scope, ain, 2, NULL, 0, st);
-      mem_free(scope);
-      return r;
-    }
-  }
-  graph_pop_name_scope(g, NULL);
-  mem_free(scope);
-  return r;
-}
+/* ---- initializers (built inside "<var>/Initializer"; the random ones are
+ * the random family's builders, named as TensorFlow's initializers name them) ---- */
 
 /* fan_in / fan_out as TensorFlow's variance-scaling initializers compute them:
  * [in, out] for dense kernels, [kh, kw, in, out] for convolutions. */
@@ -157,19 +111,16 @@ static output_t *initial_value(graph_t *g, const shape_t *s, tfm_dtype dt, tfm_i
       return r;
     }
     case TFM_INIT_RANDOM_NORMAL:
-      return random_init(g, "random_normal", "RandomStandardNormal", "mean", a, "stddev", b, false, s,
-                         dt, seed, st);
+      return tfm_random_normal(g, s->dim, s->rank, dt, a, b, seed, NULL, st);
     case TFM_INIT_TRUNCATED_NORMAL:
-      return random_init(g, "truncated_normal", "TruncatedNormal", "mean", a, "stddev", b, false, s,
-                         dt, seed, st);
+      return tfm_truncated_normal(g, s->dim, s->rank, dt, a, b, seed, NULL, st);
     case TFM_INIT_RANDOM_UNIFORM:
-      return random_init(g, "random_uniform", "RandomUniform", "min", a, "max", b, true, s, dt, seed, st);
+      return tfm_random_uniform(g, s->dim, s->rank, dt, a, b, seed, NULL, st);
     case TFM_INIT_GLOROT_UNIFORM: {
       double fi, fo;
       fans(s, &fi, &fo);
       double limit = sqrt(6.0 / (fi + fo > 0 ? fi + fo : 1));
-      return random_init(g, "random_uniform", "RandomUniform", "min", -limit, "max", limit, true, s, dt,
-                         seed, st);
+      return tfm_random_uniform(g, s->dim, s->rank, dt, -limit, limit, seed, NULL, st);
     }
   }
   status_set(st, TFM_INVALID_ARGUMENT, "unknown initializer %d", (int)init);
