@@ -29,16 +29,18 @@ static void kt_free_raw(void *data, size_t len, void *arg) {
   free(arg);
 }
 
-/* A tensor over a malloc'ed buffer at an odd byte offset (misaligned for every
- * vector load). */
+/* A tensor over a malloc'ed buffer one element past a 64-byte boundary: aligned
+ * for its elements (as C and tfm_tensor_wrap require), misaligned for every vector
+ * load. */
 static inline tensor_t *kt_new_misaligned(tfm_dtype dt, const int64_t *dims, int rank) {
   int64_t n = 1;
   for (int i = 0; i < rank; i++) n *= dims[i];
   size_t len = (size_t)n * tfm_dtype_size(dt);
-  char *raw = malloc(len + 8);
+  size_t elem = tfm_dtype_size(dt);
+  char *raw = aligned_alloc(64, (len + elem + 64) / 64 * 64);
   ck_assert_ptr_nonnull(raw);
-  memset(raw, 0, len + 8);
-  tfm_tensor *t = tfm_tensor_wrap(dt, dims, rank, raw + 3, len, kt_free_raw, raw, NULL);
+  memset(raw, 0, len + elem);
+  tfm_tensor *t = tfm_tensor_wrap(dt, dims, rank, raw + elem, len, kt_free_raw, raw, NULL);
   ck_assert_ptr_nonnull(t);
   return (tensor_t *)t;
 }

@@ -130,6 +130,14 @@ START_TEST(tensor_wrap_calls_deallocator_once) {
   ck_assert_ptr_null(tfm_tensor_wrap(TFM_DOUBLE, dims, 1, buf, 8, count_dealloc, &one, st));
   ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
   ck_assert_int_eq(dealloc_calls, 2);
+  /* an address that is not a multiple of the element size is refused (C's typed
+   * loads need it), and the buffer is handed back */
+  const int64_t six[] = {6};
+  ck_assert_ptr_null(tfm_tensor_wrap(TFM_DOUBLE, six, 1, (char *)buf + 4, 6 * sizeof(double), count_dealloc,
+                                     &one, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(tfm_status_message(st), "aligned"));
+  ck_assert_int_eq(dealloc_calls, 3);
   /* without a deallocator the caller keeps the buffer: releasing must not free it */
   tfm_tensor *borrowed = tfm_tensor_wrap(TFM_DOUBLE, dims, 1, buf, sizeof buf, NULL, NULL, st);
   ck_assert_ptr_nonnull(borrowed);

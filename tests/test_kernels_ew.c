@@ -34,15 +34,16 @@ static void free_base(void *data, size_t len, void *arg) {
   free(arg);
 }
 
-/* A tensor over a malloc'ed buffer at an odd address, as a user's wrapped buffer
- * may be: misaligned even for its element size. */
+/* A tensor one element past a 64-byte boundary, as a user's wrapped buffer may
+ * be: misaligned for every vector load (tfm_tensor_wrap requires element alignment). */
 static tensor_t *odd_tensor(tfm_dtype dt, const int64_t *dims, int rank) {
   size_t n = 1;
   for (int i = 0; i < rank; i++) n *= (size_t)dims[i];
   const size_t bytes = n * tfm_dtype_size(dt);
-  char *base = malloc(bytes + 2);
+  const size_t elem = tfm_dtype_size(dt);
+  char *base = aligned_alloc(64, (bytes + elem + 64) / 64 * 64);
   ck_assert_ptr_nonnull(base);
-  tfm_tensor *t = tfm_tensor_wrap(dt, dims, rank, base + 1, bytes, free_base, base, NULL);
+  tfm_tensor *t = tfm_tensor_wrap(dt, dims, rank, base + elem, bytes, free_base, base, NULL);
   ck_assert_ptr_nonnull(t);
   return t;
 }

@@ -49,7 +49,8 @@ typedef void (*tfm_deallocator)(void *data, size_t len, void *arg);
 /* A tensor over the caller's buffer `data` of `len` bytes, without copying.
  * `len` must equal the element count times the dtype size (strings cannot be
  * wrapped). `deallocator` (may be NULL) is called with (data, len, arg) once no
- * reference is left, also when this call fails. `data` need not be aligned.
+ * reference is left, also when this call fails. `data` must be aligned to
+ * the dtype's size (any numpy array is); it need not be aligned for vector loads.
  * Caller owns one reference. Errors: INVALID_ARGUMENT. */
 TFM_API tfm_tensor *tfm_tensor_wrap(tfm_dtype dtype, const int64_t *dims, int rank,
                                     void *data, size_t len, tfm_deallocator deallocator,

@@ -1,4 +1,5 @@
 /* Public tensor API: argument checks over core/tensor. */
+#include <stdint.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -32,6 +33,11 @@ TFM_API tfm_tensor *tfm_tensor_wrap(tfm_dtype dtype, const int64_t *dims, int ra
                    dtype_name(dtype), shape_str(&shape, buf), want);
       } else if (!data && len) {
         status_set(status, TFM_INVALID_ARGUMENT, "tfm_tensor_wrap: data is NULL");
+      } else if ((uintptr_t)data % dtype_size(dtype) != 0) {
+        /* Kernels read elements through typed pointers: C needs element alignment. */
+        status_set(status, TFM_INVALID_ARGUMENT,
+                   "tfm_tensor_wrap: data %p is not aligned to the %zu-byte size of %s", data,
+                   dtype_size(dtype), dtype_name(dtype));
       } else if ((t = mem_alloc(sizeof *t)) == NULL) {
         status_set(status, TFM_RESOURCE_EXHAUSTED, "tfm_tensor_wrap: out of memory");
       } else {
