@@ -386,6 +386,14 @@ START_TEST(minimize_reports_unusable_inputs) {
   ck_assert_ptr_nonnull(strstr(tfm_status_message(st), "no gradients"));
   tfm_optimizer_delete(opt);
   tfm_graph_delete(g);
+  /* hyperparameters that are not finite numbers are refused, naming them */
+  ck_assert_ptr_null(tfm_optimizer_gradient_descent(NAN, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(tfm_status_message(st), "learning_rate"));
+  ck_assert_ptr_null(tfm_optimizer_momentum(0.1, INFINITY, 0, st));
+  ck_assert_ptr_nonnull(strstr(tfm_status_message(st), "momentum"));
+  ck_assert_ptr_null(tfm_optimizer_adam(0.1, 0.9, 0.999, NAN, st));
+  ck_assert_ptr_nonnull(strstr(tfm_status_message(st), "epsilon"));
 }
 END_TEST
 

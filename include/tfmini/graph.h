@@ -31,11 +31,13 @@ TFM_API tfm_graph *tfm_graph_new(tfm_status *status);
 TFM_API void tfm_graph_delete(tfm_graph *graph);
 /* The default graph (created on first use; owned by the library). */
 TFM_API tfm_graph *tfm_default_graph(void);
-/* Replaces the default graph by a new empty one. No session may use the old one. */
+/* Replaces the default graph by a new empty one. No session may use the old one.
+ * Errors: RESOURCE_EXHAUSTED (the old graph is kept). */
 TFM_API tfm_code tfm_reset_default_graph(tfm_status *status);
 /* Sets the graph-level random seed (tf.set_random_seed). */
 TFM_API void tfm_graph_set_seed(tfm_graph *graph, int64_t seed);
 
+/* Number of ops in the graph (0 for NULL). */
 TFM_API int tfm_graph_num_ops(tfm_graph *graph);
 /* The i-th op in creation order, or NULL when out of range. */
 TFM_API tfm_op *tfm_graph_op_at(tfm_graph *graph, int index);
@@ -49,37 +51,46 @@ TFM_API tfm_output *tfm_graph_get_tensor_by_name(tfm_graph *graph, const char *n
 
 /* ---- scopes ---- */
 /* tf.name_scope: pushes a scope; "" returns to the root; a name ending in '/'
- * re-enters that exact scope. Otherwise the name is made unique ("loss_1"). */
+ * re-enters that exact scope. Otherwise the name is made unique ("loss_1"). Pop
+ * ends the innermost one. Errors: INVALID_ARGUMENT (a name TF would refuse, named),
+ * FAILED_PRECONDITION (pop with nothing pushed), RESOURCE_EXHAUSTED. */
 TFM_API tfm_code tfm_graph_push_name_scope(tfm_graph *graph, const char *name, tfm_status *status);
 TFM_API tfm_code tfm_graph_pop_name_scope(tfm_graph *graph, tfm_status *status);
 /* The current scope ("" at the root, else "a/b"); owned by the graph, valid until
  * the scope stack changes. */
 TFM_API const char *tfm_graph_name_scope(tfm_graph *graph);
-/* tf.variable_scope(name, reuse): also pushes the name scope of the same name. */
+/* tf.variable_scope(name, reuse): also pushes the name scope of the same name; pop
+ * ends both. Errors: as the name scope's. */
 TFM_API tfm_code tfm_graph_push_variable_scope(tfm_graph *graph, const char *name, int reuse,
                                                tfm_status *status);
 TFM_API tfm_code tfm_graph_pop_variable_scope(tfm_graph *graph, tfm_status *status);
-/* tf.control_dependencies(ops): ops built until the matching pop run after `ops`. */
+/* tf.control_dependencies(ops): ops built until the matching pop run after `ops`.
+ * Errors: INVALID_ARGUMENT (an op of another graph or NULL), FAILED_PRECONDITION
+ * (pop with nothing pushed), RESOURCE_EXHAUSTED. */
 TFM_API tfm_code tfm_graph_push_control_dependencies(tfm_graph *graph, tfm_op *const *ops, int n,
                                                      tfm_status *status);
 TFM_API tfm_code tfm_graph_pop_control_dependencies(tfm_graph *graph, tfm_status *status);
 
 /* ---- ops ---- */
-TFM_API const char *tfm_op_name(const tfm_op *op);  /* owned by the graph */
-TFM_API const char *tfm_op_type(const tfm_op *op);  /* owned by the graph */
+/* An op's name, type ("MatMul"), inputs (data, then control), outputs and graph.
+ * Strings and handles are owned by the graph and valid while it lives. These never
+ * fail: an index out of range or a NULL op gives NULL (0 for the counts). */
+TFM_API const char *tfm_op_name(const tfm_op *op);
+TFM_API const char *tfm_op_type(const tfm_op *op);
 TFM_API int tfm_op_num_inputs(const tfm_op *op);
-TFM_API tfm_output *tfm_op_input(const tfm_op *op, int index);  /* NULL when out of range */
+TFM_API tfm_output *tfm_op_input(const tfm_op *op, int index);
 TFM_API int tfm_op_num_control_inputs(const tfm_op *op);
 TFM_API tfm_op *tfm_op_control_input(const tfm_op *op, int index);
 TFM_API int tfm_op_num_outputs(const tfm_op *op);
-TFM_API tfm_output *tfm_op_output(tfm_op *op, int index);      /* NULL when out of range */
+TFM_API tfm_output *tfm_op_output(tfm_op *op, int index);
 TFM_API tfm_graph *tfm_op_graph(const tfm_op *op);
 /* Attribute getters. Errors: NOT_FOUND (no such attr), INVALID_ARGUMENT (other kind). */
 TFM_API tfm_code tfm_op_attr_int(const tfm_op *op, const char *name, int64_t *value, tfm_status *status);
 TFM_API tfm_code tfm_op_attr_float(const tfm_op *op, const char *name, float *value, tfm_status *status);
 TFM_API tfm_code tfm_op_attr_bool(const tfm_op *op, const char *name, int *value, tfm_status *status);
 TFM_API tfm_code tfm_op_attr_type(const tfm_op *op, const char *name, tfm_dtype *value, tfm_status *status);
-/* String attr: pointer owned by the graph. */
+/* String attr: pointer owned by the graph (not NUL-terminated: use len).
+ * Errors: NOT_FOUND, INVALID_ARGUMENT (another kind). */
 TFM_API tfm_code tfm_op_attr_string(const tfm_op *op, const char *name, const char **value,
                                     size_t *len, tfm_status *status);
 
@@ -140,6 +151,10 @@ typedef enum tfm_collection_kind {
 #define TFM_TRAIN_OP "train_op"
 #define TFM_GLOBAL_STEP "global_step"
 
+/* tf.add_to_collection(key, value) for each kind of value; the collection is made
+ * on first use, items keep their order. Ops, outputs and variables must belong to g.
+ * Errors: INVALID_ARGUMENT (NULL key or value, another graph's item),
+ * RESOURCE_EXHAUSTED. */
 TFM_API tfm_code tfm_graph_add_to_collection_op(tfm_graph *g, const char *key, tfm_op *op, tfm_status *status);
 TFM_API tfm_code tfm_graph_add_to_collection_output(tfm_graph *g, const char *key, tfm_output *o, tfm_status *status);
 TFM_API tfm_code tfm_graph_add_to_collection_variable(tfm_graph *g, const char *key, tfm_variable *v, tfm_status *status);
@@ -161,7 +176,7 @@ TFM_API tfm_output *tfm_graph_collection_output(tfm_graph *g, const char *key, i
 TFM_API tfm_variable *tfm_graph_collection_variable(tfm_graph *g, const char *key, int index, tfm_status *status);
 TFM_API tfm_code tfm_graph_collection_int(tfm_graph *g, const char *key, int index, int64_t *value, tfm_status *status);
 TFM_API tfm_code tfm_graph_collection_float(tfm_graph *g, const char *key, int index, double *value, tfm_status *status);
-/* Bytes owned by the graph. */
+/* Bytes owned by the graph. Errors: as the other getters. */
 TFM_API tfm_code tfm_graph_collection_bytes(tfm_graph *g, const char *key, int index,
                                             const char **data, size_t *len, tfm_status *status);
 

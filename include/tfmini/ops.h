@@ -8,6 +8,11 @@
  * failed) makes the builder return NULL; if the status already holds an error it
  * is kept, so a chain of builders can be checked once at the end.
  * Binary element-wise builders broadcast as NumPy does.
+ *
+ * Errors (every builder): INVALID_ARGUMENT (an input of the wrong dtype or shape,
+ * a bad attr, naming the op and the shapes), NOT_FOUND / ALREADY_EXISTS for
+ * variables as stated, RESOURCE_EXHAUSTED. Thread safety: builders on one graph
+ * are serialised by the graph; build from one thread while sessions run it.
  */
 #ifndef TFMINI_OPS_H
 #define TFMINI_OPS_H
@@ -32,53 +37,84 @@ TFM_API tfm_output *tfm_placeholder(tfm_graph *g, tfm_dtype dtype, const int64_t
                                     const char *name, tfm_status *status);
 
 /* ---- element-wise math ---- */
+/* tf.add(a, b): AddV2, a + b. */
 TFM_API tfm_output *tfm_add(tfm_graph *g, tfm_output *a, tfm_output *b, const char *name, tfm_status *status);
+/* tf.subtract(a, b): Sub, a - b. */
 TFM_API tfm_output *tfm_sub(tfm_graph *g, tfm_output *a, tfm_output *b, const char *name, tfm_status *status);
+/* tf.multiply(a, b): Mul, a * b. */
 TFM_API tfm_output *tfm_mul(tfm_graph *g, tfm_output *a, tfm_output *b, const char *name, tfm_status *status);
+/* tf.divide(a, b): RealDiv for floats, truncating Div for integers. */
 TFM_API tfm_output *tfm_div(tfm_graph *g, tfm_output *a, tfm_output *b, const char *name, tfm_status *status);
+/* tf.pow(a, b): Pow, a ** b. */
 TFM_API tfm_output *tfm_pow(tfm_graph *g, tfm_output *a, tfm_output *b, const char *name, tfm_status *status);
+/* tf.maximum(a, b): Maximum, element-wise larger (the gradient goes to a on ties). */
 TFM_API tfm_output *tfm_maximum(tfm_graph *g, tfm_output *a, tfm_output *b, const char *name, tfm_status *status);
+/* tf.minimum(a, b): Minimum, element-wise smaller. */
 TFM_API tfm_output *tfm_minimum(tfm_graph *g, tfm_output *a, tfm_output *b, const char *name, tfm_status *status);
+/* tf.negative(x): Neg, -x. */
 TFM_API tfm_output *tfm_neg(tfm_graph *g, tfm_output *x, const char *name, tfm_status *status);
+/* tf.square(x): Square, x * x. */
 TFM_API tfm_output *tfm_square(tfm_graph *g, tfm_output *x, const char *name, tfm_status *status);
+/* tf.sqrt(x): Sqrt. */
 TFM_API tfm_output *tfm_sqrt(tfm_graph *g, tfm_output *x, const char *name, tfm_status *status);
+/* tf.exp(x): Exp. */
 TFM_API tfm_output *tfm_exp(tfm_graph *g, tfm_output *x, const char *name, tfm_status *status);
+/* tf.log(x): Log (natural). */
 TFM_API tfm_output *tfm_log(tfm_graph *g, tfm_output *x, const char *name, tfm_status *status);
+/* tf.add_n(xs): AddN, the sum of n tensors of one shape and dtype. */
 TFM_API tfm_output *tfm_add_n(tfm_graph *g, tfm_output *const *xs, int n, const char *name, tfm_status *status);
+/* tf.cast(x, dtype): Cast (float to integer truncates toward zero; bool is 0/1). */
 TFM_API tfm_output *tfm_cast(tfm_graph *g, tfm_output *x, tfm_dtype dtype, const char *name, tfm_status *status);
 
 /* ---- reductions and linear algebra ---- */
 /* axes NULL with n_axes 0 = all axes; negative axes count from the end. */
+/* tf.reduce_sum(x, axes, keepdims): Sum over the axes (int32 reduction indices). */
 TFM_API tfm_output *tfm_reduce_sum(tfm_graph *g, tfm_output *x, const int32_t *axes, int n_axes, int keep_dims, const char *name, tfm_status *status);
+/* tf.reduce_mean: Mean over the axes (integer means truncate, as TF). */
 TFM_API tfm_output *tfm_reduce_mean(tfm_graph *g, tfm_output *x, const int32_t *axes, int n_axes, int keep_dims, const char *name, tfm_status *status);
+/* tf.reduce_max: Max over the axes (NaN propagates). */
 TFM_API tfm_output *tfm_reduce_max(tfm_graph *g, tfm_output *x, const int32_t *axes, int n_axes, int keep_dims, const char *name, tfm_status *status);
+/* tf.reduce_min: Min over the axes (NaN propagates). */
 TFM_API tfm_output *tfm_reduce_min(tfm_graph *g, tfm_output *x, const int32_t *axes, int n_axes, int keep_dims, const char *name, tfm_status *status);
+/* tf.reduce_prod: Prod over the axes. */
 TFM_API tfm_output *tfm_reduce_prod(tfm_graph *g, tfm_output *x, const int32_t *axes, int n_axes, int keep_dims, const char *name, tfm_status *status);
 /* tf.argmax(x, axis): int64 indices of the largest element along `axis` (first on ties). */
 TFM_API tfm_output *tfm_argmax(tfm_graph *g, tfm_output *x, int axis, const char *name, tfm_status *status);
+/* tf.matmul(a, b, transpose_a, transpose_b): MatMul of two rank-2 tensors. */
 TFM_API tfm_output *tfm_matmul(tfm_graph *g, tfm_output *a, tfm_output *b, int transpose_a, int transpose_b, const char *name, tfm_status *status);
 
 /* ---- array ops ---- */
+/* tf.identity(x): Identity, the same value (no copy at run time). */
 TFM_API tfm_output *tfm_identity(tfm_graph *g, tfm_output *x, const char *name, tfm_status *status);
+/* tf.stop_gradient(x): StopGradient, x forward, no gradient flows back through it. */
 TFM_API tfm_output *tfm_stop_gradient(tfm_graph *g, tfm_output *x, const char *name, tfm_status *status);
 /* dims may hold one -1 (inferred). */
 TFM_API tfm_output *tfm_reshape(tfm_graph *g, tfm_output *x, const int64_t *dims, int rank, const char *name, tfm_status *status);
 /* perm NULL = reverse the dims. */
 TFM_API tfm_output *tfm_transpose(tfm_graph *g, tfm_output *x, const int32_t *perm, int n, const char *name, tfm_status *status);
+/* tf.expand_dims(x, axis): ExpandDims, a size-1 dim inserted at axis (negative counts from the end). */
 TFM_API tfm_output *tfm_expand_dims(tfm_graph *g, tfm_output *x, int axis, const char *name, tfm_status *status);
 /* axes NULL = every size-1 dim. */
 TFM_API tfm_output *tfm_squeeze(tfm_graph *g, tfm_output *x, const int32_t *axes, int n_axes, const char *name, tfm_status *status);
+/* tf.shape(x): Shape, x's dims as an int32 vector computed at run time. */
 TFM_API tfm_output *tfm_shape(tfm_graph *g, tfm_output *x, const char *name, tfm_status *status);
 /* Fill(dims, value): dims an int32 vector output, value a scalar output. */
 TFM_API tfm_output *tfm_fill(tfm_graph *g, tfm_output *dims, tfm_output *value, const char *name, tfm_status *status);
+/* tf.zeros(dims, dtype): a Fill of 0. */
 TFM_API tfm_output *tfm_zeros(tfm_graph *g, const int64_t *dims, int rank, tfm_dtype dtype, const char *name, tfm_status *status);
+/* tf.ones(dims, dtype): a Fill of 1. */
 TFM_API tfm_output *tfm_ones(tfm_graph *g, const int64_t *dims, int rank, tfm_dtype dtype, const char *name, tfm_status *status);
 
 /* ---- neural networks ---- */
+/* tf.nn.relu(x): Relu, max(x, 0). */
 TFM_API tfm_output *tfm_relu(tfm_graph *g, tfm_output *x, const char *name, tfm_status *status);
+/* tf.sigmoid(x): Sigmoid, 1 / (1 + exp(-x)). */
 TFM_API tfm_output *tfm_sigmoid(tfm_graph *g, tfm_output *x, const char *name, tfm_status *status);
+/* tf.tanh(x): Tanh. */
 TFM_API tfm_output *tfm_tanh(tfm_graph *g, tfm_output *x, const char *name, tfm_status *status);
+/* tf.nn.softmax(logits): Softmax over the last dim. */
 TFM_API tfm_output *tfm_softmax(tfm_graph *g, tfm_output *logits, const char *name, tfm_status *status);
+/* tf.nn.log_softmax(logits): LogSoftmax over the last dim (stable). */
 TFM_API tfm_output *tfm_log_softmax(tfm_graph *g, tfm_output *logits, const char *name, tfm_status *status);
 /* tf.nn.softmax_cross_entropy_with_logits: per-row loss [batch] of logits and labels
  * [batch, classes] (output 0 of SoftmaxCrossEntropyWithLogits). Differentiable in both. */
@@ -92,19 +128,25 @@ TFM_API tfm_output *tfm_sparse_softmax_cross_entropy_with_logits(tfm_graph *g, t
 /* NHWC input, HWIO filter; padding "SAME" or "VALID". */
 TFM_API tfm_output *tfm_conv2d(tfm_graph *g, tfm_output *input, tfm_output *filter, int stride_h, int stride_w,
                                const char *padding, const char *name, tfm_status *status);
+/* tf.nn.bias_add(x, bias): BiasAdd, bias (a vector) added along x's last dim (NHWC). */
 TFM_API tfm_output *tfm_bias_add(tfm_graph *g, tfm_output *x, tfm_output *bias, const char *name, tfm_status *status);
+/* tf.nn.max_pool(input, ksize, strides, padding): MaxPool over NHWC windows. */
 TFM_API tfm_output *tfm_max_pool(tfm_graph *g, tfm_output *input, int ksize_h, int ksize_w, int stride_h, int stride_w,
                                  const char *padding, const char *name, tfm_status *status);
 
 /* ---- random (seed < 0: none given; the graph seed and op counter decide, as in TF) ---- */
+/* tf.random_normal: RandomStandardNormal scaled and shifted; new values each run. */
 TFM_API tfm_output *tfm_random_normal(tfm_graph *g, const int64_t *dims, int rank, tfm_dtype dtype, double mean,
                                       double stddev, int64_t seed, const char *name, tfm_status *status);
+/* tf.truncated_normal: TruncatedNormal (values beyond 2 stddev redrawn), scaled and shifted. */
 TFM_API tfm_output *tfm_truncated_normal(tfm_graph *g, const int64_t *dims, int rank, tfm_dtype dtype, double mean,
                                          double stddev, int64_t seed, const char *name, tfm_status *status);
+/* tf.random_uniform: RandomUniform in [minval, maxval). */
 TFM_API tfm_output *tfm_random_uniform(tfm_graph *g, const int64_t *dims, int rank, tfm_dtype dtype, double minval,
                                        double maxval, int64_t seed, const char *name, tfm_status *status);
 
 /* ---- control ---- */
+/* tf.no_op(): a NoOp, a target that does nothing (control dependencies gather on it). */
 TFM_API tfm_op *tfm_no_op(tfm_graph *g, const char *name, tfm_status *status);
 /* tf.group: a NoOp that depends on every op. */
 TFM_API tfm_op *tfm_group(tfm_graph *g, tfm_op *const *ops, int n, const char *name, tfm_status *status);
@@ -130,11 +172,16 @@ TFM_API tfm_variable *tfm_variable_new(tfm_graph *g, tfm_output *initial_value, 
 TFM_API tfm_variable *tfm_get_variable(tfm_graph *g, const char *name, tfm_dtype dtype, const int64_t *dims, int rank,
                                        tfm_initializer init, double a, double b, int64_t seed, int trainable,
                                        tfm_status *status);
-TFM_API tfm_op *tfm_variable_op(const tfm_variable *v);           /* the VariableV2 op */
-TFM_API const char *tfm_variable_name(const tfm_variable *v);     /* its op name */
-TFM_API tfm_output *tfm_variable_ref(const tfm_variable *v);      /* VariableV2:0, the storage */
-TFM_API tfm_output *tfm_variable_value(const tfm_variable *v);    /* "<name>/read:0" */
-TFM_API tfm_op *tfm_variable_initializer(const tfm_variable *v);  /* "<name>/Assign" */
+/* Parts of a variable, all owned by its graph and valid while it lives (never fail;
+ * NULL for a NULL variable): the VariableV2 op; its op name; VariableV2:0, the
+ * storage (what Assign takes); "<name>/read:0", the value to compute with; the
+ * "<name>/Assign" initializer op. */
+TFM_API tfm_op *tfm_variable_op(const tfm_variable *v);
+TFM_API const char *tfm_variable_name(const tfm_variable *v);
+TFM_API tfm_output *tfm_variable_ref(const tfm_variable *v);
+TFM_API tfm_output *tfm_variable_value(const tfm_variable *v);
+TFM_API tfm_op *tfm_variable_initializer(const tfm_variable *v);
+/* Whether the variable is in the "trainable_variables" collection (1) or not (0). */
 TFM_API int tfm_variable_trainable(const tfm_variable *v);
 /* Number of variables in the graph and the i-th one (creation order). */
 TFM_API int tfm_graph_num_variables(tfm_graph *g);

@@ -39,15 +39,19 @@ TFM_API tfm_code tfm_session_run(tfm_session *session,
                                  tfm_op *const *targets, int n_targets, tfm_status *status);
 
 /* A pre-compiled run signature (Session.make_callable): the fastest way to run the
- * same step many times. Owned by the caller; free before the session. */
+ * same step many times. Owned by the caller; free before the session.
+ * Errors: INVALID_ARGUMENT (an output of another graph, a fetch that depends on an
+ * unfed placeholder), RESOURCE_EXHAUSTED. */
 TFM_API tfm_callable *tfm_session_make_callable(tfm_session *session,
                                                 tfm_output *const *feeds, int n_feeds,
                                                 tfm_output *const *fetches, int n_fetches,
                                                 tfm_op *const *targets, int n_targets,
                                                 tfm_status *status);
-/* Runs it: feed_values in the order of the feeds, fetch_values as tfm_session_run. */
+/* Runs it: feed_values in the order of the feeds, fetch_values as tfm_session_run.
+ * Thread safety and errors: as tfm_session_run. */
 TFM_API tfm_code tfm_callable_run(tfm_callable *callable, tfm_tensor *const *feed_values,
                                   tfm_tensor **fetch_values, tfm_status *status);
+/* Frees a callable (NULL allowed); not while it runs. */
 TFM_API void tfm_callable_delete(tfm_callable *callable);
 
 /* A snapshot of a variable's current value (a new tensor, caller owns it; later

@@ -61,6 +61,7 @@ TFM_API tfm_tensor *tfm_tensor_retain(tfm_tensor *tensor);
 /* Drops a reference; the last one frees the tensor. NULL is allowed. */
 TFM_API void tfm_tensor_release(tfm_tensor *tensor);
 
+/* The tensor's dtype (TFM_INVALID for NULL) and rank (0 for a scalar or NULL). */
 TFM_API tfm_dtype tfm_tensor_dtype(const tfm_tensor *tensor);
 TFM_API int tfm_tensor_rank(const tfm_tensor *tensor);
 /* Size of dimension `axis` (0 <= axis < rank), or -1 if out of range. */

@@ -87,6 +87,11 @@ const optimizer_kind_t optimizer_adam = {.name = "Adam",
 
 TFM_API tfm_optimizer *tfm_optimizer_adam(double learning_rate, double beta1, double beta2, double epsilon,
                                           tfm_status *status) {
+  if (!optimizer_hyper_ok(&optimizer_adam, "learning_rate", learning_rate, status) ||
+      !optimizer_hyper_ok(&optimizer_adam, "beta1", beta1, status) ||
+      !optimizer_hyper_ok(&optimizer_adam, "beta2", beta2, status) ||
+      !optimizer_hyper_ok(&optimizer_adam, "epsilon", epsilon, status))
+    return NULL;
   tfm_optimizer *opt = optimizer_new(&optimizer_adam, status);
   if (!opt) return NULL;
   opt->learning_rate = learning_rate;

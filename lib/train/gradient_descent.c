@@ -19,6 +19,7 @@ const optimizer_kind_t optimizer_gradient_descent = {
     .name = "GradientDescent", .prepare = gd_prepare, .apply = gd_apply};
 
 TFM_API tfm_optimizer *tfm_optimizer_gradient_descent(double learning_rate, tfm_status *status) {
+  if (!optimizer_hyper_ok(&optimizer_gradient_descent, "learning_rate", learning_rate, status)) return NULL;
   tfm_optimizer *opt = optimizer_new(&optimizer_gradient_descent, status);
   if (opt) opt->learning_rate = learning_rate;
   return opt;

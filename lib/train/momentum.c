@@ -40,6 +40,9 @@ const optimizer_kind_t optimizer_momentum = {.name = "Momentum",
 
 TFM_API tfm_optimizer *tfm_optimizer_momentum(double learning_rate, double momentum, int use_nesterov,
                                               tfm_status *status) {
+  if (!optimizer_hyper_ok(&optimizer_momentum, "learning_rate", learning_rate, status) ||
+      !optimizer_hyper_ok(&optimizer_momentum, "momentum", momentum, status))
+    return NULL;
   tfm_optimizer *opt = optimizer_new(&optimizer_momentum, status);
   if (!opt) return NULL;
   opt->learning_rate = learning_rate;

@@ -3,6 +3,7 @@
  * "<name>/update_<var>/", then the finishing op: a NoOp grouping the updates, or,
  * with a global step, an AssignAdd of 1 that runs after them. The kinds
  * (gradient_descent.c, momentum.c, adam.c) supply the per-variable pieces. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +22,13 @@ tfm_optimizer *optimizer_new(const optimizer_kind_t *kind, tfm_status *st) {
   opt->kind = kind;
   status_ok(st);
   return opt;
+}
+
+bool optimizer_hyper_ok(const optimizer_kind_t *kind, const char *param, double value, tfm_status *st) {
+  if (isfinite(value)) return true;
+  status_set(st, TFM_INVALID_ARGUMENT, "%s optimizer: %s is %g; it must be a finite number", kind->name, param,
+             value);
+  return false;
 }
 
 TFM_API void tfm_optimizer_delete(tfm_optimizer *opt) {

@@ -48,6 +48,9 @@ extern const optimizer_kind_t optimizer_momentum;
 extern const optimizer_kind_t optimizer_adam;
 
 tfm_optimizer *optimizer_new(const optimizer_kind_t *kind, tfm_status *st);
+/* False (INVALID_ARGUMENT naming the optimizer and the parameter) when a
+ * hyperparameter is NaN or infinite: such a rate would silently ruin every weight. */
+bool optimizer_hyper_ok(const optimizer_kind_t *kind, const char *param, double value, tfm_status *st);
 
 /* The learning rate for prepare(): the tensor if one was set, else a Const
  * "learning_rate" of opt->dtype. */
