@@ -28,5 +28,15 @@ work=$(mktemp -d)
 cp examples/tensor_demo.c "$work/"
 ( cd "$work" && cc -std=c11 -Wall -Wextra -Werror tensor_demo.c $(pkg-config --cflags --libs tfmini) -o demo )
 LD_LIBRARY_PATH="$libdir" "$work/demo"
-rm -rf "$work"
 echo "check-install: an outside program built with pkg-config and ran"
+# With -Ddefault_library=both: the same program linked statically, and the archive
+# exports nothing but tfm_* symbols.
+if [ -e "$libdir/libtfmini.a" ]; then
+  leaked=$(nm -g --defined-only "$libdir/libtfmini.a" | awk '$2 ~ /^[TDBRVW]$/ && $3 !~ /^tfm_/' | head -n5)
+  [ -z "$leaked" ] || { echo "check-install: libtfmini.a exports non-tfm_ symbols: $leaked" >&2; exit 1; }
+  ( cd "$work" && cc -std=c11 -Wall -Wextra -Werror tensor_demo.c $(pkg-config --cflags tfmini) \
+      "$libdir/libtfmini.a" $(pkg-config --static --libs-only-l tfmini | sed 's/-ltfmini//') -o demo-static )
+  "$work/demo-static" >/dev/null
+  echo "check-install: the static library links alone and runs"
+fi
+rm -rf "$work"
