@@ -3,7 +3,9 @@
  *   tensor : the 8-point model, loss = sum((y - (m*x + b))^2), gradient descent;
  *   serial : the same model written as a loop of scalar ops;
  *   sgd    : the bigdata model, a batch of 8 fed from 8M points each step.
- * Prints ns per step and the ratio to the C loop. Usage: bench_train [steps] */
+ * Prints the median and best ns per step of several batches (API and C batches
+ * alternate, so both see the same machine load) and the ratio of the medians.
+ * Usage: bench_train [steps per batch] [batches] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,10 +78,21 @@ static tfm_op *build_model(tfm_graph *g, tfm_output *x, tfm_output *y, int scala
 
 typedef enum { MODEL_TENSOR, MODEL_SERIAL, MODEL_SGD } model_kind;
 
-static double time_api(model_kind kind, long steps, const float *x_all, const float *y_all,
-                       long points) {
-  tfm_status *st = tfm_status_new();
-  tfm_graph *g = tfm_graph_new(st);
+/* One model run through a callable: built once, then timed in batches of steps. */
+typedef struct api_model {
+  model_kind kind;
+  tfm_status *st;
+  tfm_graph *g;
+  tfm_optimizer *opt;
+  tfm_session *sess;
+  tfm_callable *step;
+  tfm_tensor *xb, *yb;
+} api_model_t;
+
+static void api_open(api_model_t *a, model_kind kind) {
+  a->kind = kind;
+  tfm_status *st = a->st = tfm_status_new();
+  tfm_graph *g = a->g = tfm_graph_new(st);
   const int64_t n = 8;
   tfm_output *x = NULL, *y = NULL;
   if (kind == MODEL_SGD) {
@@ -89,74 +102,101 @@ static double time_api(model_kind kind, long steps, const float *x_all, const fl
     x = tfm_constant_f32(g, XS, &n, 1, "x", st);
     y = tfm_constant_f32(g, YS, &n, 1, "y", st);
   }
-  tfm_optimizer *opt;
   tfm_op *init;
-  tfm_op *train = build_model(g, x, y, kind == MODEL_SERIAL, &opt, &init, st);
-  tfm_session *sess = tfm_session_new(g, st);
-  tfm_session_run(sess, NULL, NULL, 0, NULL, NULL, 0, &init, 1, st);
+  tfm_op *train = build_model(g, x, y, kind == MODEL_SERIAL, &a->opt, &init, st);
+  a->sess = tfm_session_new(g, st);
+  tfm_session_run(a->sess, NULL, NULL, 0, NULL, NULL, 0, &init, 1, st);
   check(st, "initialising");
   tfm_output *feeds[2] = {x, y};
   int n_feeds = kind == MODEL_SGD ? 2 : 0;
-  tfm_callable *step = tfm_session_make_callable(sess, feeds, n_feeds, NULL, 0, &train, 1, st);
-  tfm_tensor *xb = tfm_tensor_new(TFM_FLOAT, &n, 1, st), *yb = tfm_tensor_new(TFM_FLOAT, &n, 1, st);
+  a->step = tfm_session_make_callable(a->sess, feeds, n_feeds, NULL, 0, &train, 1, st);
+  a->xb = tfm_tensor_new(TFM_FLOAT, &n, 1, st);
+  a->yb = tfm_tensor_new(TFM_FLOAT, &n, 1, st);
   check(st, "making the callable");
-  float *xd = tfm_tensor_data(xb), *yd = tfm_tensor_data(yb);
-  tfm_tensor *vals[2] = {xb, yb};
-  double best = 1e30;
-  for (int rep = 0; rep < 3; rep++) {
-    double t0 = now();
-    for (long i = 0; i < steps; i++) {
-      if (kind == MODEL_SGD) {
-        for (int k = 0; k < 8; k++) {
-          long j = (long)(rng_next() % (uint64_t)points);
-          xd[k] = x_all[j];
-          yd[k] = y_all[j];
-        }
-      }
-      tfm_callable_run(step, vals, NULL, st);
-    }
-    double t = (now() - t0) / (double)steps;
-    if (t < best) best = t;
-  }
-  check(st, "training");
-  tfm_tensor_release(xb);
-  tfm_tensor_release(yb);
-  tfm_callable_delete(step);
-  tfm_session_delete(sess);
-  tfm_optimizer_delete(opt);
-  tfm_graph_delete(g);
-  tfm_status_delete(st);
-  return best;
 }
 
-static double time_c(model_kind kind, long steps, const float *x_all, const float *y_all,
-                     long points) {
-  float m = -0.5f, b = 1.0f, xb[8], yb[8];
-  double best = 1e30;
-  for (int rep = 0; rep < 3; rep++) {
-    double t0 = now();
-    for (long i = 0; i < steps; i++) {
-      if (kind == MODEL_SGD) {
-        for (int k = 0; k < 8; k++) {
-          long j = (long)(rng_next() % (uint64_t)points);
-          xb[k] = x_all[j];
-          yb[k] = y_all[j];
-        }
-        c_step(xb, yb, &m, &b, 0.001f);
-      } else {
-        c_step(XS, YS, &m, &b, 0.001f);
+/* Seconds per step over `steps` steps. */
+static double api_time(api_model_t *a, long steps, const float *x_all, const float *y_all,
+                       long points) {
+  float *xd = tfm_tensor_data(a->xb), *yd = tfm_tensor_data(a->yb);
+  tfm_tensor *vals[2] = {a->xb, a->yb};
+  double t0 = now();
+  for (long i = 0; i < steps; i++) {
+    if (a->kind == MODEL_SGD) {
+      for (int k = 0; k < 8; k++) {
+        long j = (long)(rng_next() % (uint64_t)points);
+        xd[k] = x_all[j];
+        yd[k] = y_all[j];
       }
-      __asm__ volatile("" : : "r"(&m), "r"(&b) : "memory"); /* keep every step */
     }
-    double t = (now() - t0) / (double)steps;
-    if (t < best) best = t;
+    tfm_callable_run(a->step, vals, NULL, a->st);
   }
-  if (!isfinite(m + b)) fprintf(stderr, "bench_train: the C loop diverged\n");
-  return best;
+  double t = (now() - t0) / (double)steps;
+  check(a->st, "training");
+  return t;
 }
+
+static void api_close(api_model_t *a) {
+  tfm_tensor_release(a->xb);
+  tfm_tensor_release(a->yb);
+  tfm_callable_delete(a->step);
+  tfm_session_delete(a->sess);
+  tfm_optimizer_delete(a->opt);
+  tfm_graph_delete(a->g);
+  tfm_status_delete(a->st);
+}
+
+/* The same steps written by hand (state kept across batches, as the API's). */
+typedef struct c_model {
+  model_kind kind;
+  float m, b;
+} c_model_t;
+
+static double c_time(c_model_t *cm, long steps, const float *x_all, const float *y_all,
+                     long points) {
+  float xb[8], yb[8];
+  double t0 = now();
+  for (long i = 0; i < steps; i++) {
+    if (cm->kind == MODEL_SGD) {
+      for (int k = 0; k < 8; k++) {
+        long j = (long)(rng_next() % (uint64_t)points);
+        xb[k] = x_all[j];
+        yb[k] = y_all[j];
+      }
+      c_step(xb, yb, &cm->m, &cm->b, 0.001f);
+    } else {
+      c_step(XS, YS, &cm->m, &cm->b, 0.001f);
+    }
+    __asm__ volatile("" : : "r"(&cm->m), "r"(&cm->b) : "memory"); /* keep every step */
+  }
+  return (now() - t0) / (double)steps;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static double minimum(const double *v, int n) {
+  double m = v[0];
+  for (int i = 1; i < n; i++) m = v[i] < m ? v[i] : m;
+  return m;
+}
+
+#define MAX_REPS 64
 
 int main(int argc, char **argv) {
-  long steps = argc > 1 ? atol(argv[1]) : 200000;
+  long steps = argc > 1 ? atol(argv[1]) : 100000;
+  int reps = argc > 2 ? atoi(argv[2]) : 7;
+  if (steps < 1 || reps < 1 || reps > MAX_REPS) {
+    fprintf(stderr, "usage: bench_train [steps per batch] [batches, 1..%d]\n", MAX_REPS);
+    return EXIT_FAILURE;
+  }
   const long points = 8000000;
   float *x_all = malloc(sizeof(float) * points), *y_all = malloc(sizeof(float) * points);
   if (!x_all || !y_all) return EXIT_FAILURE;
@@ -164,16 +204,34 @@ int main(int argc, char **argv) {
     x_all[i] = (float)(8.0 * i / (points - 1));
     y_all[i] = 0.3f * x_all[i] - 0.8f + 0.25f * (float)((double)(rng_next() >> 11) * 0x1.0p-53 - 0.5);
   }
-  printf("libtfmini %s, %d threads, %ld steps per measurement (best of 3)\n", tfm_version(),
-         tfm_get_num_threads(), steps);
-  printf("%-8s %14s %14s %8s\n", "model", "api ns/step", "C ns/step", "ratio");
-  const char *names[] = {"tensor", "serial", "sgd"};
+  printf("libtfmini %s, %d threads; %d batches of %ld steps, API and C batches alternating\n",
+         tfm_version(), tfm_get_num_threads(), reps, steps);
+  printf("%-12s %12s %12s %12s %12s %8s\n", "model", "api ns/step", "(best)", "C ns/step",
+         "(best)", "ratio");
+  const char *names[] = {"tensor", "serial", "bigdata-sgd"};
+  double sgd_api = 0, sgd_c = 0;
   for (int k = 0; k < 3; k++) {
-    double api = time_api((model_kind)k, steps, x_all, y_all, points);
-    double c = time_c((model_kind)k, steps, x_all, y_all, points);
-    printf("%-8s %14.1f %14.1f %8.1f\n", names[k], api * 1e9, c * 1e9, api / c);
+    api_model_t a;
+    api_open(&a, (model_kind)k);
+    c_model_t cm = {(model_kind)k, -0.5f, 1.0f};
+    api_time(&a, steps / 10 + 1, x_all, y_all, points); /* warm up */
+    double api[MAX_REPS], c[MAX_REPS];
+    for (int r = 0; r < reps; r++) {
+      api[r] = api_time(&a, steps, x_all, y_all, points) * 1e9;
+      c[r] = c_time(&cm, steps, x_all, y_all, points) * 1e9;
+    }
+    api_close(&a);
+    if (!isfinite(cm.m + cm.b)) fprintf(stderr, "bench_train: the C loop diverged\n");
+    double api_best = minimum(api, reps), c_best = minimum(c, reps);
+    double api_med = median(api, reps), c_med = median(c, reps);
+    printf("%-12s %12.1f %12.1f %12.1f %12.1f %8.1f\n", names[k], api_med, api_best, c_med, c_best,
+           api_med / c_med);
+    if (k == MODEL_SGD) {
+      sgd_api = api_med;
+      sgd_c = c_med;
+    }
   }
-  printf("sgd steps/s through the API: %.0f\n", 1.0 / time_api(MODEL_SGD, steps, x_all, y_all, points));
+  printf("bigdata-sgd steps/s (median): API %.2f M, C %.2f M\n", 1e3 / sgd_api, 1e3 / sgd_c);
   free(x_all);
   free(y_all);
   return EXIT_SUCCESS;
