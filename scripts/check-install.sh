@@ -39,4 +39,45 @@ if [ -e "$libdir/libtfmini.a" ]; then
   "$work/demo-static" >/dev/null
   echo "check-install: the static library links alone and runs"
 fi
+
+# The Python package: installed beside the library, imported from outside the tree
+# with only PYTHONPATH pointing at the staged site-packages, finding the installed
+# library (not the build tree's), and fitting the line.
+config=$(find "$root" -path '*/tfmini/_config.py' | head -n1)
+if [ -n "$config" ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+  site=$(dirname "$(dirname "$config")")
+  recorded=$(sed -n 's/^LIBDIR = "\(.*\)"$/\1/p' "$config")
+  soname_py=$(sed -n 's/^SONAME = "\(.*\)"$/\1/p' "$config")
+  [ -e "$stage$recorded/$soname_py" ] || { echo "check-install: _config.py names $recorded/$soname_py, not installed" >&2; exit 1; }
+  # Staged, the recorded libdir lacks the DESTDIR prefix: the package falls back to
+  # the system's search path, which LD_LIBRARY_PATH extends.
+  ( cd "$work" && env -u TFMINI_LIBRARY PYTHONPATH="$site" LD_LIBRARY_PATH="$libdir" /usr/bin/python3 - "$stage" <<'PY'
+import sys
+import numpy as np
+import tfmini as tf
+from tfmini import _lib
+assert _lib.path.startswith(sys.argv[1]) or _lib.path == "libtfmini.so.0", "loaded " + _lib.path
+assert tf.__file__.startswith(sys.argv[1]), tf.__file__
+x = tf.constant([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+y_data = np.array([-0.82, -0.94, -0.12, 0.26, 0.39, 0.64, 1.02, 1.00])
+y = tf.constant(y_data.astype(np.float32))
+m, b = tf.Variable(-0.5), tf.Variable(1.0)
+train = tf.train.GradientDescentOptimizer(0.001).minimize(tf.reduce_sum(tf.square(y - (m * x + b))))
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for _ in range(1000):
+        sess.run(train)
+    got = sess.run([m, b])
+rm, rb, xs = -0.5, 1.0, np.arange(8.0)
+for _ in range(1000):
+    err = y_data - (rm * xs + rb)
+    rm, rb = rm + 0.002 * np.sum(err * xs), rb + 0.002 * np.sum(err)
+assert abs(got[0] - rm) < 2e-4 and abs(got[1] - rb) < 5e-4, (got, rm, rb)
+print("check-install: tfmini %s for Python from %s fits %.5f %.5f" % (tf.__version__, tf.__file__, got[0], got[1]))
+PY
+  )
+  echo "check-install: the installed Python package imports from outside the tree and trains"
+else
+  echo "check-install: no Python package installed (or no NumPy): Python check skipped"
+fi
 rm -rf "$work"

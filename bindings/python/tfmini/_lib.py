@@ -1,8 +1,10 @@
 """Loads libtfmini and declares every C function with its argtypes and restype.
 
 The library is looked for in this order: the path in the environment variable
-TFMINI_LIBRARY; a build tree above this package (<root>/build/lib/libtfmini.so,
-the layout of the source tree); the system's library path. Functions the loaded
+TFMINI_LIBRARY; for an installed package, the library installed with it (the libdir
+recorded in _config.py by `meson install`); a build tree above this package
+(<root>/build/lib/libtfmini.so, the layout of the source tree); the system's
+library path. Functions the loaded
 library does not export (an older or partial build) are bound to stubs raising
 tfmini.errors.UnimplementedError naming the C function, so that importing works
 and only the missing feature fails.
@@ -31,6 +33,11 @@ def _candidates():
     env = os.environ.get("TFMINI_LIBRARY")
     if env:
         found.append(("TFMINI_LIBRARY", env))
+    try:
+        from . import _config  # written by meson install only
+        found.append(("installed", os.path.join(_config.LIBDIR, _config.SONAME)))
+    except ImportError:
+        pass
     here = os.path.dirname(os.path.abspath(__file__))
     d = here
     while True:
@@ -50,7 +57,7 @@ def _load():
     tried = []
     env = os.environ.get("TFMINI_LIBRARY")
     for where, path in _candidates():
-        if where == "build tree" and not os.path.exists(path):
+        if where in ("build tree", "installed") and not os.path.exists(path):
             tried.append("%s (%s: absent)" % (path, where))
             continue
         try:
