@@ -558,3 +558,172 @@ fail:
   tensor_unref(t);
   return NULL;
 }
+
+/* The shard file of e with e's bytes checked to lie inside it. */
+static tfm_code entry_shard(bundle_reader_t *r, const char *key, const bundle_entry_t *e, shard_file_t **f,
+                            char *where, size_t cap, tfm_status *st) {
+  if (open_shard(r, e->shard_id, f, st) != TFM_OK) return status_code(st);
+  snprintf(where, cap, "checkpoint '%s': tensor '%s' in '%s'", r->prefix, key, (*f)->path);
+  if (e->offset > (*f)->size || e->size > (*f)->size - e->offset)
+    return status_set(st, TFM_DATA_LOSS, "%s: bytes [%llu, +%llu) lie beyond the file's %llu bytes", where,
+                      (unsigned long long)e->offset, (unsigned long long)e->size,
+                      (unsigned long long)(*f)->size);
+  return TFM_OK;
+}
+
+/* Chunk of the verify pass: bounded memory whatever the tensor's size. */
+#define BUNDLE_VERIFY_CHUNK (4u << 20)
+
+tfm_code bundle_reader_verify(bundle_reader_t *r, const char *key, const bundle_entry_t *e,
+                              tfm_status *st) {
+  shard_file_t *f;
+  char where[512];
+  if (entry_shard(r, key, e, &f, where, sizeof where, st) != TFM_OK) return status_code(st);
+  size_t chunk = e->size < BUNDLE_VERIFY_CHUNK ? (size_t)e->size : BUNDLE_VERIFY_CHUNK;
+  uint8_t *buf = mem_alloc(chunk ? chunk : 1);
+  if (!buf) return status_set(st, TFM_RESOURCE_EXHAUSTED, "%s: out of memory", where);
+  uint32_t c = 0;
+  tfm_code code = TFM_OK;
+  for (uint64_t done = 0; done < e->size && code == TFM_OK;) {
+    size_t n = e->size - done < chunk ? (size_t)(e->size - done) : chunk;
+    code = read_at(f, buf, n, e->offset + done, key, st);
+    if (code == TFM_OK) c = crc32c_extend(c, buf, n);
+    done += n;
+  }
+  mem_free(buf);
+  if (code == TFM_OK && c != e->crc32c) code = status_set(st, TFM_DATA_LOSS, "%s: CRC mismatch (data corrupted)", where);
+  return code;
+}
+
+tfm_code bundle_reader_read_into(bundle_reader_t *r, const char *key, const bundle_entry_t *e,
+                                 void *dst, tfm_status *st) {
+  shard_file_t *f;
+  char where[512];
+  if (e->dtype == TFM_STRING)
+    return status_set(st, TFM_INTERNAL, "checkpoint '%s': tensor '%s': strings need bundle_reader_read", r->prefix,
+                      key);
+  if (entry_shard(r, key, e, &f, where, sizeof where, st) != TFM_OK) return status_code(st);
+  if (read_at(f, dst, (size_t)e->size, e->offset, key, st) != TFM_OK) return status_code(st);
+  if (crc32c(dst, (size_t)e->size) != e->crc32c)
+    return status_set(st, TFM_DATA_LOSS, "%s: CRC mismatch (data corrupted)", where);
+  return TFM_OK;
+}
+
+/* ===================================================================== merge */
+
+typedef struct merge_item {
+  const uint8_t *key, *val;
+  size_t klen, vlen;
+  int src;
+} merge_item_t;
+
+static int merge_item_cmp(const void *a, const void *b) {
+  const merge_item_t *x = a, *y = b;
+  return table_key_cmp(x->key, x->klen, y->key, y->klen);
+}
+
+/* The merged index: header with n shards, then every entry with its shard id. */
+static tfm_code merge_index(bundle_reader_t **rs, int n, merge_item_t *items, size_t count, table_builder_t *tb,
+                            const char *dest, tfm_status *st) {
+  bytebuf_t val = BYTEBUF_INIT;
+  tensorflow_BundleHeaderProto h = tensorflow_BundleHeaderProto_init_zero;
+  h.num_shards = n;
+  h.endianness = tensorflow_BundleHeaderProto_Endianness_LITTLE;
+  h.has_version = true;
+  h.version.producer = BUNDLE_VERSION;
+  tfm_code code = pbio_encode(tensorflow_BundleHeaderProto_fields, &h, &val, "bundle header", st);
+  if (code == TFM_OK) code = table_builder_add(tb, "", 0, val.data, val.len, st);
+  for (size_t i = 0; i < count && code == TFM_OK; i++) {
+    if (i > 0 && table_key_cmp(items[i - 1].key, items[i - 1].klen, items[i].key, items[i].klen) == 0) {
+      code = status_set(st, TFM_INVALID_ARGUMENT, "merging into '%s': tensor '%.*s' is in both '%s' and '%s'", dest,
+                        (int)items[i].klen, (const char *)items[i].key, rs[items[i - 1].src]->prefix,
+                        rs[items[i].src]->prefix);
+      break;
+    }
+    const uint8_t *v = items[i].val;
+    size_t vl = items[i].vlen;
+    if (n > 1) { /* re-encode with the shard id of its source */
+      tensorflow_BundleEntryProto p;
+      if (PBIO_DECODE(tensorflow_BundleEntryProto, &p, v, vl, rs[items[i].src]->prefix, st) != TFM_OK) {
+        code = status_code(st);
+        break;
+      }
+      p.shard_id = items[i].src;
+      val.len = 0;
+      code = pbio_encode(tensorflow_BundleEntryProto_fields, &p, &val, "bundle entry", st);
+      pbio_release(tensorflow_BundleEntryProto_fields, &p);
+      v = val.data;
+      vl = val.len;
+    }
+    if (code == TFM_OK) code = table_builder_add(tb, items[i].key, items[i].klen, v, vl, st);
+  }
+  bytebuf_free(&val);
+  return code;
+}
+
+static void remove_dir_of(const char *path) {
+  char *dir = mem_strdup(path);
+  char *slash = dir ? strrchr(dir, '/') : NULL;
+  if (slash && slash != dir) {
+    *slash = '\0';
+    rmdir(dir); /* only succeeds when empty, as wanted */
+  }
+  mem_free(dir);
+}
+
+tfm_code bundle_merge(const char *const *srcs, int n, const char *dest, bool delete_old_dirs,
+                      tfm_status *st) {
+  if (n < 1 || n > 99999) return status_set(st, TFM_INVALID_ARGUMENT, "merging into '%s': %d sources", dest, n);
+  bundle_reader_t **rs = mem_calloc((size_t)n, sizeof *rs);
+  merge_item_t *items = NULL;
+  table_builder_t *tb = NULL;
+  char *index_path = bundle_index_path(dest);
+  size_t count = 0;
+  tfm_code code = rs && index_path ? TFM_OK : status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory");
+  for (int i = 0; i < n && code == TFM_OK; i++) {
+    if (!(rs[i] = bundle_reader_open(srcs[i], st))) code = status_code(st);
+    else if (rs[i]->num_shards != 1)
+      code = status_set(st, TFM_UNIMPLEMENTED, "merging into '%s': source '%s' has %d shards", dest, srcs[i],
+                        rs[i]->num_shards);
+    else count += rs[i]->n;
+  }
+  if (code == TFM_OK && !(items = mem_calloc(count ? count : 1, sizeof *items)))
+    code = status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory");
+  for (int i = 0, at = 0; i < n && code == TFM_OK; i++)
+    for (size_t j = 0; j < rs[i]->n; j++, at++) {
+      table_entry(rs[i]->index, j + 1, &items[at].key, &items[at].klen, &items[at].val, &items[at].vlen);
+      items[at].src = i;
+    }
+  if (code == TFM_OK) {
+    qsort(items, count, sizeof *items, merge_item_cmp);
+    if (!(tb = table_builder_new(0, st))) code = status_code(st);
+  }
+  const uint8_t *bytes = NULL;
+  size_t len = 0;
+  if (code == TFM_OK) code = merge_index(rs, n, items, count, tb, dest, st);
+  if (code == TFM_OK) code = table_builder_finish(tb, &bytes, &len, st);
+  /* Data files first, the index last: an index under its final name always has
+   * its data beside it. */
+  for (int i = 0; i < n && code == TFM_OK; i++) {
+    char *from = bundle_data_path(srcs[i], 0, 1), *to = bundle_data_path(dest, i, n);
+    if (!from || !to) code = status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory");
+    else if (strcmp(from, to) != 0 && rename(from, to) != 0)
+      code = status_set(st, errno == ENOENT ? TFM_NOT_FOUND : TFM_INTERNAL, "merging into '%s': cannot rename '%s' to '%s': %s",
+                        dest, from, to, strerror(errno));
+    mem_free(from);
+    mem_free(to);
+  }
+  if (code == TFM_OK) code = file_write_atomic(index_path, bytes, len, st);
+  for (int i = 0; i < n && code == TFM_OK; i++) {
+    char *src_index = bundle_index_path(srcs[i]);
+    if (src_index && strcmp(src_index, index_path) != 0) unlink(src_index);
+    mem_free(src_index);
+    if (delete_old_dirs) remove_dir_of(srcs[i]);
+  }
+  table_builder_free(tb);
+  mem_free(items);
+  for (int i = 0; rs && i < n; i++) bundle_reader_close(rs[i]);
+  mem_free(rs);
+  mem_free(index_path);
+  return code;
+}

@@ -10,6 +10,7 @@
 #ifndef TFM_IO_BUNDLE_H
 #define TFM_IO_BUNDLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/shape.h"
@@ -63,5 +64,24 @@ tfm_code bundle_reader_lookup(bundle_reader_t *r, const char *key, bundle_entry_
 /* Reads tensor `key` into a new tensor (caller owns the reference), verifying
  * size and CRC. Errors as lookup, plus DATA_LOSS for short files/bad CRCs. */
 tensor_t *bundle_reader_read(bundle_reader_t *r, const char *key, tfm_status *st);
+/* For restoring into existing storage without a second copy (non-string entries
+ * only; `e` from bundle_reader_lookup of `key`): verify reads the entry's bytes in
+ * bounded chunks and checks its CRC (nothing kept); read_into reads them into
+ * dst (e->size bytes) and checks the CRC. DATA_LOSS naming file and tensor on a
+ * short file or a CRC mismatch (dst then holds the bytes read). */
+tfm_code bundle_reader_verify(bundle_reader_t *r, const char *key, const bundle_entry_t *e,
+                              tfm_status *st);
+tfm_code bundle_reader_read_into(bundle_reader_t *r, const char *key, const bundle_entry_t *e,
+                                 void *dst, tfm_status *st);
+
+/* ---- merging (MergeV2Checkpoints) ---- */
+/* Joins the single-shard bundles at srcs[0..n-1] into one bundle at `dest` with n
+ * shards: data files are renamed to dest.data-0000i-of-0000n, the merged index is
+ * written atomically last, the source indexes are removed and, when
+ * delete_old_dirs, their directories too if empty. Errors: NOT_FOUND (a source),
+ * INVALID_ARGUMENT (a key in two sources), UNIMPLEMENTED (a source with several
+ * shards), DATA_LOSS, I/O errors naming the file. */
+tfm_code bundle_merge(const char *const *srcs, int n, const char *dest, bool delete_old_dirs,
+                      tfm_status *st);
 
 #endif

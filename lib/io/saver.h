@@ -25,4 +25,8 @@ void saver_get_def(const tfm_saver *saver, saver_def_t *def);
  * carry any import scope). NOT_FOUND naming the op when one is missing. */
 tfm_saver *saver_from_def(tfm_graph *g, const saver_def_t *def, tfm_status *st);
 
+/* Tests: replaces the saver's clock (seconds since the epoch) used for checkpoint
+ * timestamps, keep_checkpoint_every_n_hours and the checkpoint timer. */
+void saver_set_clock(tfm_saver *saver, double (*now)(void *arg), void *arg);
+
 #endif

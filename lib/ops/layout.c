@@ -276,12 +276,34 @@ static void interleave(tensor_t *const *xs, int count, int64_t outer, const size
     }
 }
 
+/* Pack of string scalars or vectors (the sharded saver packs its shard names). */
+static tfm_code pack_strings(kctx_t *c, int64_t axis) {
+  const tensor_t *x0 = c->in[0];
+  if (x0->shape.rank > 0 && axis != 0)
+    return kctx_error(c, TFM_UNIMPLEMENTED, "string tensors are packed along axis 0 only");
+  for (int i = 0; i < c->n_in; i++)
+    if (c->in[i]->dtype != TFM_STRING || !shape_equal(&c->in[i]->shape, &x0->shape))
+      return kctx_error(c, TFM_INVALID_ARGUMENT, "value %d differs in shape or dtype from value 0", i);
+  shape_t s = {.rank = x0->shape.rank + 1};
+  s.dim[0] = c->n_in;
+  for (int d = 0; d < x0->shape.rank; d++) s.dim[d + 1] = x0->shape.dim[d];
+  tensor_t *out = kctx_alloc_output(c, 0, TFM_STRING, &s);
+  if (!out) return status_code(c->st);
+  for (int i = 0; i < c->n_in; i++)
+    for (int64_t e = 0; e < x0->num_elements; e++) {
+      const tstring_t *v = &TENSOR_STR(c->in[i])[e];
+      if (tensor_string_set(out, i * x0->num_elements + e, v->data ? v->data : "", v->len, c->st) != TFM_OK)
+        return status_code(c->st);
+    }
+  return TFM_OK;
+}
+
 static tfm_code pack_compute(kctx_t *c) {
   int count = c->n_in;
   const tensor_t *x0 = c->in[0];
-  if (x0->dtype == TFM_STRING) return kctx_error(c, TFM_UNIMPLEMENTED, "string tensors are not supported");
   int64_t axis = node_attr_int(c->node, "axis", 0);
   if (axis < 0) axis += x0->shape.rank + 1;
+  if (x0->dtype == TFM_STRING) return pack_strings(c, axis);
   size_t chunk[64];
   if (count > 64) return kctx_error(c, TFM_UNIMPLEMENTED, "more than 64 values");
   for (int i = 0; i < count; i++)
