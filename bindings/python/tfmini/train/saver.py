@@ -3,6 +3,8 @@
 While the loaded library lacks these functions, each call raises
 tfmini.errors.UnimplementedError naming the missing C function."""
 import ctypes
+import numbers
+import operator
 import os
 
 from .. import _lib
@@ -41,8 +43,12 @@ class Saver:
 
     def save(self, sess, save_path, global_step=None, latest_filename=None, meta_graph_suffix="meta",
              write_meta_graph=True, write_state=True, strip_default_attrs=False):
-        step = -1 if global_step is None else int(global_step if isinstance(global_step, int)
-                                                   else sess.run(global_step))
+        if global_step is None:
+            step = -1
+        elif isinstance(global_step, numbers.Integral) or hasattr(global_step, "__index__"):
+            step = operator.index(global_step)  # int, numpy integer
+        else:
+            step = int(sess.run(global_step))  # a Tensor or Variable
         buf = ctypes.create_string_buffer(_PATH_MAX)
         _lib.call(fn.tfm_saver_save, self._handle, sess._checked_handle(), cstr(save_path), step,
                   int(bool(write_meta_graph)), buf, _PATH_MAX)
