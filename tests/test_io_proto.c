@@ -8,6 +8,7 @@
 
 #include "core/mem.h"
 #include "core/status.h"
+#include "io/graph_def.h"
 #include "io/pbio.h"
 #include "io_testutil.h"
 #include "tfmini/tfmini.h"
@@ -56,7 +57,34 @@ static const tensorflow_AttrValue *find_attr(const tensorflow_NodeDef *nd, const
   return NULL;
 }
 
-static void check_graph_against_dump(const tensorflow_GraphDef *g, const char *dump_path,
+/* A decoded GraphDef's nodes (GraphDef.node is streamed: graph_def_for_each_node). */
+typedef struct graph_nodes {
+  tensorflow_NodeDef *node;
+  size_t node_count;
+  tensorflow_VersionDef versions;
+} graph_nodes_t;
+
+static bool keep_node(void *ctx, tensorflow_NodeDef *nd, tfm_status *st) {
+  (void)st;
+  graph_nodes_t *g = ctx;
+  g->node = realloc(g->node, (g->node_count + 1) * sizeof *g->node);
+  g->node[g->node_count++] = *nd;
+  memset(nd, 0, sizeof *nd);
+  return true;
+}
+
+static void decode_graph(const pbio_blob_t *bytes, graph_nodes_t *g) {
+  memset(g, 0, sizeof *g);
+  ck_assert_int_eq(graph_def_for_each_node(bytes->data, bytes->len, keep_node, g, &g->versions, "graph", NULL),
+                   TFM_OK);
+}
+
+static void free_graph(graph_nodes_t *g) {
+  for (size_t i = 0; i < g->node_count; i++) pbio_release(tensorflow_NodeDef_fields, &g->node[i]);
+  free(g->node);
+}
+
+static void check_graph_against_dump(const graph_nodes_t *g, const char *dump_path,
                                      size_t want_nodes) {
   static dump_node_t want[1024];
   size_t n = read_dump_nodes(dump_path, want, 1024);
@@ -74,14 +102,14 @@ static void check_graph_against_dump(const tensorflow_GraphDef *g, const char *d
   }
 }
 
-static int count_op(const tensorflow_GraphDef *g, const char *op) {
+static int count_op(const graph_nodes_t *g, const char *op) {
   int c = 0;
-  for (pb_size_t i = 0; i < g->node_count; i++) c += strcmp(g->node[i].op, op) == 0;
+  for (size_t i = 0; i < g->node_count; i++) c += strcmp(g->node[i].op, op) == 0;
   return c;
 }
 
-static const tensorflow_NodeDef *find_node(const tensorflow_GraphDef *g, const char *name) {
-  for (pb_size_t i = 0; i < g->node_count; i++)
+static const tensorflow_NodeDef *find_node(const graph_nodes_t *g, const char *name) {
+  for (size_t i = 0; i < g->node_count; i++)
     if (strcmp(g->node[i].name, name) == 0) return &g->node[i];
   return NULL;
 }
@@ -142,14 +170,15 @@ START_TEST(proto_decodes_houseprices_meta_graph_like_its_dump) {
   ck_assert(vd.trainable);
   pbio_release(tensorflow_VariableDef_fields, &vd);
   /* The graph: all 602 nodes' names, ops, inputs and devices; op counts. */
-  ck_assert(mg.has_graph_def);
-  ck_assert_int_eq(mg.graph_def.versions.producer, 26);
-  check_graph_against_dump(&mg.graph_def, dump, 602);
-  ck_assert_int_eq(count_op(&mg.graph_def, "VariableV2"), 34);
-  ck_assert_int_eq(count_op(&mg.graph_def, "Const"), 97);
-  ck_assert_int_eq(count_op(&mg.graph_def, "Switch"), 24);
+  graph_nodes_t gd;
+  decode_graph(&mg.graph_def, &gd);
+  ck_assert_int_eq(gd.versions.producer, 26);
+  check_graph_against_dump(&gd, dump, 602);
+  ck_assert_int_eq(count_op(&gd, "VariableV2"), 34);
+  ck_assert_int_eq(count_op(&gd, "Const"), 97);
+  ck_assert_int_eq(count_op(&gd, "Switch"), 24);
   /* Attributes: Placeholder dtype=10 (bool) with unknown-rank shape; a Const value. */
-  const tensorflow_NodeDef *ph = &mg.graph_def.node[0];
+  const tensorflow_NodeDef *ph = &gd.node[0];
   ck_assert_str_eq(ph->name, "Placeholder");
   const tensorflow_AttrValue *a = find_attr(ph, "dtype");
   ck_assert_ptr_nonnull(a);
@@ -158,7 +187,7 @@ START_TEST(proto_decodes_houseprices_meta_graph_like_its_dump) {
   a = find_attr(ph, "shape");
   ck_assert_uint_eq(a->which_value, tensorflow_AttrValue_shape_tag);
   ck_assert(a->value.shape.unknown_rank);
-  const tensorflow_NodeDef *sc = find_node(&mg.graph_def, "save/Const");
+  const tensorflow_NodeDef *sc = find_node(&gd, "save/Const");
   a = find_attr(sc, "value");
   ck_assert_uint_eq(a->which_value, tensorflow_AttrValue_tensor_tag);
   tensor_t *t = pbio_tensor_from_proto(&a->value.tensor, "save/Const", st);
@@ -168,14 +197,14 @@ START_TEST(proto_decodes_houseprices_meta_graph_like_its_dump) {
   ck_assert_uint_eq(TENSOR_STR(t)[0].len, 5);
   ck_assert(memcmp(TENSOR_STR(t)[0].data, "model", 5) == 0);
   tensor_unref(t);
-  const tensorflow_NodeDef *ss = find_node(&mg.graph_def, "strided_slice/stack_1");
+  const tensorflow_NodeDef *ss = find_node(&gd, "strided_slice/stack_1");
   t = pbio_tensor_from_proto(&find_attr(ss, "value")->value.tensor, "stack_1", st);
   ck_assert_int_eq(t->dtype, TFM_INT32);
   ck_assert_int_eq(t->shape.rank, 1);
   ck_assert_int_eq(t->shape.dim[0], 1);
   ck_assert_int_eq(TENSOR_I32(t)[0], 1);
   tensor_unref(t);
-  const tensorflow_NodeDef *asg = find_node(&mg.graph_def, "Variable/Assign");
+  const tensorflow_NodeDef *asg = find_node(&gd, "Variable/Assign");
   a = find_attr(asg, "_class");
   ck_assert_uint_eq(a->which_value, tensorflow_AttrValue_list_tag);
   ck_assert_uint_eq(a->value.list.s_count, 1);
@@ -184,6 +213,7 @@ START_TEST(proto_decodes_houseprices_meta_graph_like_its_dump) {
   a = find_attr(asg, "use_locking");
   ck_assert_uint_eq(a->which_value, tensorflow_AttrValue_b_tag);
   ck_assert(a->value.b);
+  free_graph(&gd);
   pbio_release(tensorflow_MetaGraphDef_fields, &mg);
   mem_free(buf);
   tfm_status_delete(st);
@@ -214,6 +244,39 @@ static void check_reencode_identical(const char *rel, const pb_msgdesc_t *type, 
   tfm_status_delete(st);
 }
 
+/* The same for a GraphDef (alone, or the one inside a MetaGraphDef), whose nodes
+ * are streamed: each NodeDef re-encoded, then the versions. */
+static void check_graph_reencode_identical(const char *rel, bool in_meta_graph) {
+  char path[1024];
+  if (!tf_testdata(rel, path, sizeof path)) return;
+  tfm_status *st = tfm_status_new();
+  size_t n;
+  uint8_t *file = slurp(path, &n);
+  pbio_blob_t bytes = {file, n};
+  tensorflow_MetaGraphDef mg;
+  if (in_meta_graph) {
+    ck_assert_int_eq(PBIO_DECODE(tensorflow_MetaGraphDef, &mg, file, n, rel, st), TFM_OK);
+    bytes = mg.graph_def;
+  }
+  graph_nodes_t g;
+  decode_graph(&bytes, &g);
+  bytebuf_t out = BYTEBUF_INIT;
+  for (size_t i = 0; i < g.node_count; i++)
+    ck_assert_int_eq(pbio_encode_submessage(1, tensorflow_NodeDef_fields, &g.node[i], &out, rel, st), TFM_OK);
+  tensorflow_GraphDef rest;
+  memset(&rest, 0, sizeof rest);
+  rest.has_versions = true;
+  rest.versions = g.versions;
+  ck_assert_int_eq(pbio_encode(tensorflow_GraphDef_fields, &rest, &out, rel, st), TFM_OK);
+  ck_assert_uint_eq(out.len, bytes.len);
+  ck_assert_msg(memcmp(out.data, bytes.data, bytes.len) == 0, "%s: re-encoded graph differs", rel);
+  bytebuf_free(&out);
+  free_graph(&g);
+  if (in_meta_graph) pbio_release(tensorflow_MetaGraphDef_fields, &mg);
+  free(file);
+  tfm_status_delete(st);
+}
+
 START_TEST(proto_reencodes_real_files_byte_for_byte) {
   tensorflow_MetaGraphDef mg;
   check_reencode_identical("houseprices_tf1.10/model.ckpt.meta", tensorflow_MetaGraphDef_fields, &mg, sizeof mg);
@@ -221,8 +284,8 @@ START_TEST(proto_reencodes_real_files_byte_for_byte) {
   check_reencode_identical("half_plus_three_tf1.0/saved_model.pb", tensorflow_SavedModel_fields, &sm, sizeof sm);
   check_reencode_identical("regression_savedmodel_tf1.2/saved_model.pb", tensorflow_SavedModel_fields, &sm, sizeof sm);
   check_reencode_identical("half_plus_two_cpu_tf1.14/saved_model.pb", tensorflow_SavedModel_fields, &sm, sizeof sm);
-  tensorflow_GraphDef g;
-  check_reencode_identical("multiplication_2016/multiplication.pb", tensorflow_GraphDef_fields, &g, sizeof g);
+  check_graph_reencode_identical("multiplication_2016/multiplication.pb", false);
+  check_graph_reencode_identical("houseprices_tf1.10/model.ckpt.meta", true);
 }
 END_TEST
 
@@ -241,7 +304,11 @@ START_TEST(proto_decodes_saved_model_signatures) {
   ck_assert_str_eq(mg->meta_info_def.tensorflow_version, "1.0.0-rc2");
   ck_assert(mg->saver_def.sharded);
   ck_assert_str_eq(mg->saver_def.save_tensor_name, "save/Identity:0");
-  ck_assert_int_eq(mg->graph_def.versions.producer, 21);
+  graph_nodes_t gd;
+  decode_graph(&mg->graph_def, &gd);
+  ck_assert_int_eq(gd.versions.producer, 21);
+  ck_assert_uint_eq(gd.node_count, 60);
+  free_graph(&gd);
   const tensorflow_SignatureDef *sig = NULL;
   for (pb_size_t i = 0; i < mg->signature_def_count; i++)
     if (!strcmp(mg->signature_def[i].key, "serving_default")) sig = &mg->signature_def[i].value;

@@ -7,12 +7,28 @@
 
 #include "core/mem.h"
 #include "core/status.h"
+#include "io/graph_def.h"
 #include "io/pbio.h"
 #include "io/tfrecord.h"
 #include "io_testutil.h"
 #include "tfmini/tfmini.h"
 
 #define EVENTS "events_tf1.3/events.out.tfevents.1525783349.santo"
+
+/* Counts the nodes of a GraphDef and notes which of census_ops appear. */
+static const char *census_ops[] = {"Add", "Const", "HistogramSummary", "MergeSummary", "ScalarSummary"};
+typedef struct op_census {
+  int nodes;
+  bool found[5];
+} op_census_t;
+
+static bool count_ops(void *ctx, tensorflow_NodeDef *nd, tfm_status *st) {
+  (void)st;
+  op_census_t *c = ctx;
+  c->nodes++;
+  for (int k = 0; k < 5; k++) c->found[k] |= strcmp(nd->op, census_ops[k]) == 0;
+  return true;
+}
 
 START_TEST(tfrecord_reads_and_decodes_real_event_file) {
   char path[1024];
@@ -39,25 +55,23 @@ START_TEST(tfrecord_reads_and_decodes_real_event_file) {
     } else if (i == 1) {
       ck_assert_uint_eq(ev.which_what, tensorflow_Event_graph_def_tag);
       ck_assert_uint_eq(ev.what.graph_def.len, 804);
-      tensorflow_GraphDef g;
-      ck_assert_int_eq(PBIO_DECODE(tensorflow_GraphDef, &g, ev.what.graph_def.data,
-                                   ev.what.graph_def.len, "graph", st), TFM_OK);
-      ck_assert_uint_eq(g.node_count, 10);
-      ck_assert_int_eq(g.versions.producer, 24);
-      const char *ops[] = {"Add", "Const", "HistogramSummary", "MergeSummary", "ScalarSummary"};
-      for (int k = 0; k < 5; k++) {
-        bool found = false;
-        for (pb_size_t j = 0; j < g.node_count; j++) found |= strcmp(g.node[j].op, ops[k]) == 0;
-        ck_assert_msg(found, "op %s", ops[k]);
-      }
-      pbio_release(tensorflow_GraphDef_fields, &g);
+      op_census_t c = {0};
+      tensorflow_VersionDef v;
+      ck_assert_int_eq(graph_def_for_each_node(ev.what.graph_def.data, ev.what.graph_def.len, count_ops,
+                                               &c, &v, "graph", st), TFM_OK);
+      ck_assert_int_eq(c.nodes, 10);
+      ck_assert_int_eq(v.producer, 24);
+      for (int k = 0; k < 5; k++) ck_assert_msg(c.found[k], "op %s", census_ops[k]);
     } else {
       ck_assert_uint_eq(ev.which_what, tensorflow_Event_meta_graph_def_tag);
       ck_assert_uint_eq(ev.what.meta_graph_def.len, 1219);
       tensorflow_MetaGraphDef mg;
       ck_assert_int_eq(PBIO_DECODE(tensorflow_MetaGraphDef, &mg, ev.what.meta_graph_def.data,
                                    ev.what.meta_graph_def.len, "meta", st), TFM_OK);
-      ck_assert_uint_eq(mg.graph_def.node_count, 10);
+      op_census_t c = {0};
+      ck_assert_int_eq(graph_def_for_each_node(mg.graph_def.data, mg.graph_def.len, count_ops, &c, NULL,
+                                               "graph", st), TFM_OK);
+      ck_assert_int_eq(c.nodes, 10);
       pbio_release(tensorflow_MetaGraphDef_fields, &mg);
     }
     pbio_release(tensorflow_Event_fields, &ev);

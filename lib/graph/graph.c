@@ -392,6 +392,17 @@ fail:
   return NULL;
 }
 
+void graph_remove_ops_from(graph_t *g, int first) {
+  graph_lock(g);
+  if (first >= 0 && first < g->n_nodes) {
+    names_reindex(g, first);
+    for (int i = first; i < g->n_nodes; i++) node_free(g->nodes[i]);
+    g->n_nodes = first;
+    g->version++;
+  }
+  graph_unlock(g);
+}
+
 /* ---- seeds ---- */
 
 #define DEFAULT_GRAPH_SEED 87654321

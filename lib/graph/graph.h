@@ -155,6 +155,11 @@ node_t *graph_add_op(graph_t *g, const char *type, const char *name, bool exact,
                      output_t *const *inputs, int n_inputs, const attr_t *attrs, int n_attrs,
                      node_t *const *control, int n_control, tfm_status *st);
 
+/* Removes the ops created last, from id `first` on (undoing a failed graph
+ * import: nothing else may refer to them, no variable record, collection or
+ * compiled plan). Their names stay reserved. */
+void graph_remove_ops_from(graph_t *g, int first);
+
 /* ---- names and lookup ---- */
 node_t *graph_find_op(const graph_t *g, const char *name);
 /* "name:index" or "name" (index 0). NOT_FOUND / INVALID_ARGUMENT naming it. */

@@ -17,6 +17,8 @@ tfm_code names_mark(graph_t *g, const char *full, tfm_status *st);
 /* Adds a node to the by-name index. */
 tfm_code names_index_node(graph_t *g, node_t *n, tfm_status *st);
 void names_free(graph_t *g);
+/* Rebuilds the by-name index over the first n_keep nodes only. */
+void names_reindex(graph_t *g, int n_keep);
 
 /* scopes.c */
 void scopes_free(graph_t *g);

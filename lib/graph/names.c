@@ -193,6 +193,12 @@ tfm_code names_index_node(graph_t *g, node_t *n, tfm_status *st) {
   return TFM_OK;
 }
 
+void names_reindex(graph_t *g, int n_keep) {
+  if (!g->by_name_cap) return;
+  memset(g->by_name, 0, (size_t)g->by_name_cap * sizeof *g->by_name);
+  for (int i = 0; i < n_keep; i++) *index_slot(g->by_name, g->by_name_cap, g->nodes[i]->name) = g->nodes[i];
+}
+
 node_t *graph_find_op(const graph_t *g, const char *name) {
   if (!g || !name) return NULL;
   graph_lock(g);

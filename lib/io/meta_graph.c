@@ -14,24 +14,6 @@ TFM_API tfm_saver *tfm_import_meta_graph(tfm_graph *g, const char *path, const c
   GRAPHDEF_TODO(status);
   return NULL;
 }
-TFM_API tfm_buffer *tfm_graph_to_graph_def(tfm_graph *g, int as_text, tfm_status *status) {
-  (void)g, (void)as_text;
-  GRAPHDEF_TODO(status);
-  return NULL;
-}
-TFM_API tfm_code tfm_write_graph(tfm_graph *g, const char *dir, const char *name, int as_text, tfm_status *status) {
-  (void)g, (void)dir, (void)name, (void)as_text;
-  return GRAPHDEF_TODO(status);
-}
-TFM_API tfm_code tfm_import_graph_def_file(tfm_graph *g, const char *path, const char *prefix, tfm_status *status) {
-  (void)g, (void)path, (void)prefix;
-  return GRAPHDEF_TODO(status);
-}
-TFM_API tfm_code tfm_import_graph_def(tfm_graph *g, const void *data, size_t len, int as_text, const char *prefix,
-                                      tfm_status *status) {
-  (void)g, (void)data, (void)len, (void)as_text, (void)prefix;
-  return GRAPHDEF_TODO(status);
-}
 TFM_API tfm_saved_model *tfm_saved_model_load(tfm_session *session, const char *export_dir,
                                               const char *const *tags, int n_tags, tfm_status *status) {
   (void)session, (void)export_dir, (void)tags, (void)n_tags;

@@ -33,7 +33,22 @@ static bool blob_field(pb_istream_t *is, pb_ostream_t *os, const pb_field_iter_t
   return true;
 }
 
+/* Streamed repeated messages (pbio_list_t): one `each` call per element when
+ * decoding, the pre-encoded field bytes when encoding. */
+static bool list_field(pb_istream_t *is, pb_ostream_t *os, const pb_field_iter_t *field) {
+  pbio_list_t *l = field->pData;
+  if (is) {
+    if (!l->each) PB_RETURN_ERROR(is, "repeated field without a handler");
+    if (!l->each(l->ctx, is->state, is->bytes_left)) PB_RETURN_ERROR(is, "element rejected");
+    return pb_read(is, NULL, is->bytes_left);
+  }
+  if (os && l->encoded.len) return pb_write(os, l->encoded.data, l->encoded.len);
+  return true;
+}
+
 bool tensorflow_TensorProto_callback(pb_istream_t *is, pb_ostream_t *os, const pb_field_t *f);
+bool tensorflow_GraphDef_callback(pb_istream_t *is, pb_ostream_t *os, const pb_field_t *f);
+bool tensorflow_MetaGraphDef_callback(pb_istream_t *is, pb_ostream_t *os, const pb_field_t *f);
 bool tensorflow_AttrValue_callback(pb_istream_t *is, pb_ostream_t *os, const pb_field_t *f);
 bool tensorflow_Event_callback(pb_istream_t *is, pb_ostream_t *os, const pb_field_t *f);
 bool tensorflow_Summary_Image_callback(pb_istream_t *is, pb_ostream_t *os, const pb_field_t *f);
@@ -60,6 +75,13 @@ bool tensorflow_TaggedRunMetadata_callback(pb_istream_t *is, pb_ostream_t *os,
   return blob_field(is, os, f);
 }
 
+bool tensorflow_GraphDef_callback(pb_istream_t *is, pb_ostream_t *os, const pb_field_t *f) {
+  return list_field(is, os, f);
+}
+bool tensorflow_MetaGraphDef_callback(pb_istream_t *is, pb_ostream_t *os, const pb_field_t *f) {
+  return blob_field(is, os, f);
+}
+
 void pbio_release(const pb_msgdesc_t *type, void *msg) {
   if (msg) pb_release(type, msg);
 }
@@ -69,6 +91,11 @@ tfm_code pbio_decode(const pb_msgdesc_t *type, void *msg, size_t msg_size, const
   /* pb_decode sets defaults but skips callback (blob) fields; nested messages it
    * allocates or switches in a oneof are zeroed by nanopb itself. */
   memset(msg, 0, msg_size);
+  return pbio_decode_prepared(type, msg, data, len, what, st);
+}
+
+tfm_code pbio_decode_prepared(const pb_msgdesc_t *type, void *msg, const void *data, size_t len,
+                              const char *what, tfm_status *st) {
   pb_istream_t is = pb_istream_from_buffer(data, len);
   if (!pb_decode(&is, type, msg)) {
     const char *err = PB_GET_ERROR(&is);
@@ -86,6 +113,24 @@ tfm_code pbio_encode(const pb_msgdesc_t *type, const void *msg, bytebuf_t *out,
   if (!pb_get_encoded_size(&size, type, msg))
     return status_set(st, TFM_INVALID_ARGUMENT, "%s: cannot encode the protobuf message", what);
   if (!bytebuf_reserve(out, size))
+    return status_set(st, TFM_RESOURCE_EXHAUSTED, "%s: out of memory for %zu encoded bytes", what,
+                      size);
+  pb_ostream_t os = pb_ostream_from_buffer(out->data + out->len, size);
+  if (!pb_encode(&os, type, msg))
+    return status_set(st, TFM_INVALID_ARGUMENT, "%s: cannot encode the protobuf message (%s)",
+                      what, PB_GET_ERROR(&os));
+  out->len += os.bytes_written;
+  return TFM_OK;
+}
+
+tfm_code pbio_encode_submessage(uint32_t field_number, const pb_msgdesc_t *type, const void *msg,
+                                bytebuf_t *out, const char *what, tfm_status *st) {
+  size_t size;
+  if (!pb_get_encoded_size(&size, type, msg))
+    return status_set(st, TFM_INVALID_ARGUMENT, "%s: cannot encode the protobuf message", what);
+  bytebuf_put_varint(out, (uint64_t)field_number << 3 | PB_WT_STRING);
+  bytebuf_put_varint(out, size);
+  if (out->failed || !bytebuf_reserve(out, size))
     return status_set(st, TFM_RESOURCE_EXHAUSTED, "%s: out of memory for %zu encoded bytes", what,
                       size);
   pb_ostream_t os = pb_ostream_from_buffer(out->data + out->len, size);

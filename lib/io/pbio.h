@@ -8,7 +8,9 @@
  * Fields set by hand on a message that will be pbio_release'd must come from
  * pbio_strdup / pbio_bytes / pbio_array (malloc), never from mem_alloc.
  * Limit: Debian's nanopb counts with 16 bits, so a non-blob bytes/string field
- * holds at most 65535 bytes and a repeated field at most 65535 entries. */
+ * holds at most 65535 bytes and a repeated field at most 65535 entries; fields
+ * that can be larger are blobs (pbio_blob_t) or streamed lists (pbio_list_t,
+ * GraphDef.node): see proto/tfproto.options. */
 #ifndef TFM_IO_PBIO_H
 #define TFM_IO_PBIO_H
 
@@ -46,10 +48,18 @@ tfm_code pbio_decode(const pb_msgdesc_t *type, void *msg, size_t msg_size, const
                      size_t len, const char *what, tfm_status *st);
 #define PBIO_DECODE(T, msg, data, len, what, st) \
   pbio_decode(T##_fields, (msg), sizeof *(msg), (data), (len), (what), (st))
+/* pbio_decode for a message the caller has zeroed and prepared (the handlers of
+ * its pbio_list_t fields set): *msg is not cleared first. */
+tfm_code pbio_decode_prepared(const pb_msgdesc_t *type, void *msg, const void *data, size_t len,
+                              const char *what, tfm_status *st);
 /* Appends the encoding of *msg to out. INVALID_ARGUMENT if the message cannot be
  * encoded (e.g. an oversized field), RESOURCE_EXHAUSTED. */
 tfm_code pbio_encode(const pb_msgdesc_t *type, const void *msg, bytebuf_t *out,
                      const char *what, tfm_status *st);
+/* Appends *msg as field `field_number` of an enclosing message (tag, length, bytes):
+ * how the elements of a pbio_list_t field are encoded one by one. */
+tfm_code pbio_encode_submessage(uint32_t field_number, const pb_msgdesc_t *type, const void *msg,
+                                bytebuf_t *out, const char *what, tfm_status *st);
 /* Reads a whole file and decodes it; on success *buf receives the file bytes (mem_alloc'ed;
  * free with mem_free after pbio_release(msg), blobs point into it). On error nothing
  * needs freeing. */

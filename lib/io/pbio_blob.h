@@ -6,6 +6,7 @@
 #ifndef TFM_IO_PBIO_BLOB_H
 #define TFM_IO_PBIO_BLOB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,5 +14,17 @@ typedef struct pbio_blob {
   const uint8_t *data;
   size_t len;
 } pbio_blob_t;
+
+/* The C type of "streamed" repeated message fields (GraphDef.node): elements are
+ * never gathered into a nanopb array (whose 16-bit count would cap them).
+ * Decoding calls `each` once per element with the element's encoded bytes (a
+ * slice of the buffer being decoded); a NULL `each` fails the decode rather than
+ * drop elements. Encoding writes `encoded` as is: the caller has put there the
+ * whole field, every element with its tag and length (see pbio_encode_submessage). */
+typedef struct pbio_list {
+  bool (*each)(void *ctx, const uint8_t *data, size_t len);
+  void *ctx;
+  pbio_blob_t encoded;
+} pbio_list_t;
 
 #endif
