@@ -9,7 +9,7 @@ import contextlib
 import threading
 import weakref
 
-from . import _lib, errors, numpy_interop
+from . import _lib, _prepared, errors, numpy_interop
 from ._lib import fn
 from .framework import Operation, Tensor, get_default_graph
 
@@ -80,6 +80,23 @@ class _FetchPlan:
         return node[1]((k, self.rebuild(values, v)) for k, v in node[2])
 
 
+_MAX_PREPARED = 64  # run signatures remembered per session
+
+
+def _fetch_key(f):
+    """A hashable key for a fetch structure (None: do not cache this one)."""
+    if isinstance(f, (list, tuple)):
+        keys = tuple(_fetch_key(x) for x in f)
+        return None if None in keys else (type(f), keys)
+    if isinstance(f, dict) or f is None:
+        return None
+    try:
+        hash(f)
+    except TypeError:
+        return None
+    return f
+
+
 def _run_arrays(plan):
     fetches = [t._ptr for t in plan.tensors]
     targets = [op._ptr for op in plan.targets]
@@ -94,6 +111,7 @@ class BaseSession:
         self._handle = None
         self._handle = _lib.call(fn.tfm_session_new, self._graph._ptr)
         self._callables = weakref.WeakSet()
+        self._prepared = {}
         self._graph._open_sessions.add(self)
 
     graph = property(lambda self: self._graph)
@@ -110,6 +128,9 @@ class BaseSession:
     def close(self):
         """Frees the library's session (its variables' values) now."""
         if self._handle:
+            prepared, self._prepared = self._prepared, {}
+            for p in prepared.values():
+                p.delete()
             for c in list(self._callables):
                 c._delete()
             handle, self._handle = self._handle, None
@@ -143,9 +164,7 @@ class BaseSession:
         keys, values = [], []
         try:
             for key, value in (feed_dict or {}).items():
-                tensor = self._graph.as_graph_element(key)
-                if not isinstance(tensor, Tensor):
-                    raise TypeError("Cannot interpret feed_dict key %r as a Tensor" % (key,))
+                tensor = self._feed_tensor(key)
                 if isinstance(value, (Tensor, Operation)) or hasattr(value, "_as_tensor"):
                     raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed "
                                     "values include Python scalars, strings, lists, numpy ndarrays.")
@@ -158,6 +177,29 @@ class BaseSession:
         return keys, values
 
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        # The same fetches and feed keys as an earlier run: its prepared callable.
+        key = _fetch_key(fetches)
+        if key is not None and self._handle:
+            key = (key, tuple(feed_dict)) if feed_dict else (key, ())
+            prepared = self._prepared.get(key)
+            if prepared is None and len(self._prepared) < _MAX_PREPARED and _prepared.available():
+                plan = _FetchPlan(self._graph, fetches)
+                feeds = [self._feed_tensor(k) for k in key[1]]
+                prepared = self._prepared[key] = _prepared.PreparedRun(self, plan, feeds)
+            if prepared is not None and prepared.lock.acquire(False):
+                try:
+                    return prepared.run(feed_dict.values() if feed_dict else ())
+                finally:
+                    prepared.lock.release()
+        return self._run_general(fetches, feed_dict)
+
+    def _feed_tensor(self, key):
+        tensor = self._graph.as_graph_element(key)
+        if not isinstance(tensor, Tensor):
+            raise TypeError("Cannot interpret feed_dict key %r as a Tensor" % (key,))
+        return tensor
+
+    def _run_general(self, fetches, feed_dict):
         handle = self._checked_handle()
         plan = _FetchPlan(self._graph, fetches)
         fetch_ptrs, target_ptrs = _run_arrays(plan)
@@ -178,39 +220,28 @@ class BaseSession:
 
 
 class _Callable:
+    """Session.make_callable: a prepared run called with positional feed values."""
+
     def __init__(self, session, fetches, feed_list):
         self._session = session
-        self._plan = _FetchPlan(session.graph, fetches)
-        self._feeds = [session.graph.as_graph_element(f) for f in feed_list]
-        fetch_ptrs, target_ptrs = _run_arrays(self._plan)
-        feed_ptrs = [t._ptr for t in self._feeds]
-        self._n_fetches = len(fetch_ptrs)
-        self._handle = None
-        self._handle = _lib.call(fn.tfm_session_make_callable, session._checked_handle(),
-                                 _lib.handles(feed_ptrs), len(feed_ptrs), _lib.handles(fetch_ptrs),
-                                 len(fetch_ptrs), _lib.handles(target_ptrs), len(target_ptrs))
+        plan = _FetchPlan(session.graph, fetches)
+        self._n_feeds = len(feed_list)
+        self._prepared = _prepared.PreparedRun(session, plan, [session._feed_tensor(f) for f in feed_list])
         session._callables.add(self)
-        self._out = (_lib.c_void_p * max(self._n_fetches, 1))()
 
     def __call__(self, *feed_values):
-        if not self._handle:
+        prepared = self._prepared
+        if prepared is None or not prepared.handle:
             raise RuntimeError("Attempted to use a callable of a closed Session.")
-        if len(feed_values) != len(self._feeds):
-            raise TypeError("callable takes %d feed values, got %d" % (len(self._feeds), len(feed_values)))
-        values = []
-        try:
-            for tensor, value in zip(self._feeds, feed_values):
-                values.append(numpy_interop.to_c_tensor(numpy_interop.to_ndarray(value, tensor.dtype)))
-            _lib.call(fn.tfm_callable_run, self._handle, _lib.handles(values), self._out)
-        finally:
-            for v in values:
-                fn.tfm_tensor_release(v)
-        return self._plan.rebuild(numpy_interop.take_c_tensors(self._out, self._n_fetches))
+        if len(feed_values) != self._n_feeds:
+            raise TypeError("callable takes %d feed values, got %d" % (self._n_feeds, len(feed_values)))
+        with prepared.lock:  # one thread at a time: the feed buffers are shared
+            return prepared.run(feed_values)
 
     def _delete(self):
-        if self._handle:
-            handle, self._handle = self._handle, None
-            fn.tfm_callable_delete(handle)
+        prepared, self._prepared = getattr(self, "_prepared", None), None
+        if prepared is not None:
+            prepared.delete()
 
     def __del__(self):
         self._delete()
