@@ -83,6 +83,52 @@ static inline uint8_t *slurp(const char *path, size_t *n) {
   return buf;
 }
 
+/* One tensor of an index listing (*.index.dump.txt): key, dtype, shape and up to
+ * its first 12 values. */
+typedef struct dump_tensor {
+  char key[128], dtype[32];
+  int rank;
+  int64_t dims[8];
+  double values[12];
+  int nvalues;
+} dump_tensor_t;
+
+/* ENTRY / dtype= / value: lines of an index dump. */
+static inline size_t read_dump_tensors(const char *path, dump_tensor_t *out, size_t cap) {
+  FILE *f = fopen(path, "r");
+  ck_assert_ptr_nonnull(f);
+  static char line[1 << 16];
+  size_t n = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, "  ENTRY '", 9) == 0) {
+      ck_assert_uint_lt(n, cap);
+      char *q = strchr(line + 9, '\'');
+      memcpy(out[n].key, line + 9, (size_t)(q - line - 9));
+      out[n].key[q - line - 9] = 0;
+      n++;
+    } else if (n && strstr(line, " dtype=")) {
+      dump_tensor_t *d = &out[n - 1];
+      ck_assert_int_eq(sscanf(strstr(line, "dtype=") + 6, "%31s", d->dtype), 1);
+      char *s = strstr(line, "shape=[") + 7;
+      d->rank = 0;
+      while (*s != ']') {
+        d->dims[d->rank++] = strtoll(s, &s, 10);
+        if (*s == ',') s++;
+      }
+    } else if (n && strncmp(line, "        value: [", 16) == 0) {
+      dump_tensor_t *d = &out[n - 1];
+      char *s = line + 16;
+      d->nvalues = 0;
+      while (*s != ']' && d->nvalues < 12) {
+        d->values[d->nvalues++] = strtod(s, &s);
+        if (*s == ',') s++;
+      }
+    }
+  }
+  fclose(f);
+  return n;
+}
+
 /* Runs a suite; the process exit status says whether every case passed. */
 static inline int run_suite(Suite *s) {
   SRunner *sr = srunner_create(s);

@@ -6,6 +6,7 @@
  * latest_checkpoint and the timer follow TF's rules. Optimizer resumes are in
  * test_saver_resume.c. */
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "io/bundle.h"
 #include "io/checkpoint_state.h"
 #include "io/saver.h"
+#include "io/saver_impl.h"
 #include "io_testutil.h"
 #include "tfmini/tfmini.h"
 
@@ -390,6 +392,583 @@ START_TEST(test_map_form_saves_under_other_names) {
 }
 END_TEST
 
+/* ---- TensorFlow's own checkpoints ---- */
+
+/* A graph with one float variable per entry of a TF index listing (names and
+ * shapes from the listing, not from our reader), zero-initialised. */
+static int graph_like_dump(tfm_graph *g, const dump_tensor_t *d, int n, const char *only_prefix,
+                           tfm_variable **vars, tfm_status *st) {
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    if (only_prefix && strncmp(d[i].key, only_prefix, strlen(only_prefix)) != 0) continue;
+    tfm_tensor *t = tfm_tensor_new(TFM_FLOAT, d[i].dims, d[i].rank, st);
+    OK(st);
+    vars[k++] = var_from(g, t, d[i].key, st);
+  }
+  return k;
+}
+
+static void check_like_dump(tfm_session *s, tfm_variable **vars, const dump_tensor_t *d, int n, tfm_status *st) {
+  for (int i = 0; i < n; i++) {
+    tfm_tensor *t = tfm_session_variable_value(s, vars[i], st);
+    OK(st);
+    ck_assert_str_eq(tfm_variable_name(vars[i]), d[i].key);
+    for (int j = 0; j < d[i].nvalues; j++)
+      ck_assert_msg(((float *)tfm_tensor_data(t))[j] == (float)d[i].values[j], "%s[%d]: %.9g, listing %.9g",
+                    d[i].key, j, ((float *)tfm_tensor_data(t))[j], d[i].values[j]);
+    tfm_tensor_release(t);
+  }
+}
+
+static bool same_file(const char *a, const char *b) {
+  size_t na, nb;
+  uint8_t *x = slurp(a, &na), *y = slurp(b, &nb);
+  bool same = x && y && na == nb && memcmp(x, y, na) == 0;
+  free(x);
+  free(y);
+  return same;
+}
+
+START_TEST(test_restores_tensorflow_checkpoint_and_rewrites_it_byte_for_byte) {
+  char prefix[1024], dump[1100], dir[1024], out[1100], a[1200], b[1200];
+  if (!tf_testdata("houseprices_tf1.10/model.ckpt", prefix, sizeof prefix)) return;
+  snprintf(dump, sizeof dump, "%s.index.dump.txt", prefix);
+  static dump_tensor_t d[64];
+  int n = (int)read_dump_tensors(dump, d, 64);
+  ck_assert_int_eq(n, 34);
+  tfm_status *st = tfm_status_new();
+  tfm_graph *g = tfm_graph_new(st);
+  tfm_variable *vars[64];
+  ck_assert_int_eq(graph_like_dump(g, d, n, NULL, vars, st), n);
+  tfm_saver *saver = tfm_saver_new(g, NULL, NULL, 0, -1, 0, st);
+  OK(st);
+  tfm_session *sess = tfm_session_new(g, st);
+  ck_assert_int_eq(tfm_saver_restore(saver, sess, prefix, st), TFM_OK);
+  check_like_dump(sess, vars, d, n, st);
+  /* Saved again, the files are TensorFlow's, byte for byte. */
+  test_tmpdir(dir, sizeof dir);
+  snprintf(out, sizeof out, "%s/model.ckpt", dir);
+  ck_assert_int_eq(tfm_saver_save(saver, sess, out, -1, 0, NULL, 0, st), TFM_OK);
+  snprintf(a, sizeof a, "%s.index", prefix);
+  snprintf(b, sizeof b, "%s.index", out);
+  ck_assert_msg(same_file(a, b), "the index differs from TensorFlow's");
+  snprintf(a, sizeof a, "%s.data-00000-of-00001", prefix);
+  snprintf(b, sizeof b, "%s.data-00000-of-00001", out);
+  ck_assert_msg(same_file(a, b), "the data file differs from TensorFlow's");
+  tfm_saver_delete(saver);
+  tfm_session_delete(sess);
+  tfm_graph_delete(g);
+  tfm_status_delete(st);
+}
+END_TEST
+
+START_TEST(test_restores_snappy_index_of_half_plus_two) {
+  char prefix[1024];
+  if (!tf_testdata("half_plus_two_cpu_tf1.14/variables/variables", prefix, sizeof prefix)) return;
+  tfm_status *st = tfm_status_new();
+  tfm_graph *g = tfm_graph_new(st);
+  const char *names[3] = {"a", "b", "c"};
+  const float want[3] = {0.5f, 2.0f, 3.0f}; /* the README's values */
+  tfm_variable *v[3];
+  for (int i = 0; i < 3; i++) v[i] = var_from(g, tfm_tensor_new(TFM_FLOAT, NULL, 0, st), names[i], st);
+  tfm_saver *saver = tfm_saver_new(g, v, NULL, 3, -1, 0, st);
+  tfm_session *sess = tfm_session_new(g, st);
+  ck_assert_int_eq(tfm_saver_restore(saver, sess, prefix, st), TFM_OK);
+  for (int i = 0; i < 3; i++) ck_assert_float_eq(get_f32(sess, v[i], 0, st), want[i]);
+  tfm_saver_delete(saver);
+  tfm_session_delete(sess);
+  tfm_graph_delete(g);
+  tfm_status_delete(st);
+}
+END_TEST
+
+/* ---- errors: named, and nothing half restored ---- */
+
+static void save_two(const char *prefix, tfm_status *st) {
+  tfm_graph *g = tfm_graph_new(st);
+  var_f32(g, "a", 4, 1, st);
+  var_f32(g, "z", 300000, 2, st); /* > 1 MB: read in place when the variable has a value */
+  tfm_saver *s = tfm_saver_new(g, NULL, NULL, 0, -1, 0, st);
+  tfm_session *sess = tfm_session_new(g, st);
+  run_init(sess, g, st);
+  ck_assert_int_eq(tfm_saver_save(s, sess, prefix, -1, 0, NULL, 0, st), TFM_OK);
+  tfm_saver_delete(s);
+  tfm_session_delete(sess);
+  tfm_graph_delete(g);
+}
+
+START_TEST(test_restore_errors_name_the_variable_and_change_nothing) {
+  char dir[1024], prefix[1100], path[1200];
+  test_tmpdir(dir, sizeof dir);
+  snprintf(prefix, sizeof prefix, "%s/two", dir);
+  tfm_status *st = tfm_status_new();
+  save_two(prefix, st);
+  tfm_graph *g = tfm_graph_new(st);
+  tfm_variable *a = var_f32(g, "a", 4, 0, st), *z = var_f32(g, "z", 300000, 0, st);
+  tfm_variable *a3 = var_f32(g, "a3", 3, 0, st), *missing = var_f32(g, "missing", 1, 0, st);
+  tfm_variable *ai = var_from(g, tfm_tensor_new(TFM_INT32, (int64_t[]){4}, 1, st), "ai", st);
+  tfm_session *sess = tfm_session_new(g, st);
+  run_init(sess, g, st);
+  set_f32(sess, g, a, -5, st);
+  set_f32(sess, g, z, -6, st);
+  /* a missing key: NOT_FOUND naming the variable */
+  tfm_variable *with_missing[2] = {a, missing};
+  tfm_saver *s = tfm_saver_new(g, with_missing, NULL, 2, -1, 0, st);
+  ck_assert_int_eq(tfm_saver_restore(s, sess, prefix, st), TFM_NOT_FOUND);
+  ck_assert_ptr_nonnull(strstr(tfm_status_message(st), "'missing'"));
+  ck_assert_float_eq(get_f32(sess, a, 0, st), -5.0f);
+  tfm_saver_delete(s);
+  /* a shape mismatch: INVALID_ARGUMENT with both shapes */
+  const char *key_a[2] = {"z", "a"};
+  tfm_variable *wrong_shape[2] = {z, a3};
+  s = tfm_saver_new(g, wrong_shape, key_a, 2, -1, 0, st);
+  ck_assert_int_eq(tfm_saver_restore(s, sess, prefix, st), TFM_INVALID_ARGUMENT);
+  ck_assert_msg(strstr(tfm_status_message(st), "'a3'") && strstr(tfm_status_message(st), "[3]") &&
+                    strstr(tfm_status_message(st), "[4]"),
+                "%s", tfm_status_message(st));
+  ck_assert_float_eq(get_f32(sess, z, 0, st), -6.0f);
+  tfm_saver_delete(s);
+  /* a dtype mismatch: both dtypes */
+  tfm_variable *wrong_type[1] = {ai};
+  s = tfm_saver_new(g, wrong_type, key_a + 1, 1, -1, 0, st);
+  ck_assert_int_eq(tfm_saver_restore(s, sess, prefix, st), TFM_INVALID_ARGUMENT);
+  ck_assert_msg(strstr(tfm_status_message(st), "int32") && strstr(tfm_status_message(st), "float32"), "%s",
+                tfm_status_message(st));
+  tfm_saver_delete(s);
+  /* no such checkpoint */
+  tfm_variable *both[2] = {a, z};
+  s = tfm_saver_new(g, both, NULL, 2, -1, 0, st);
+  snprintf(path, sizeof path, "%s/none", dir);
+  ck_assert_int_eq(tfm_saver_restore(s, sess, path, st), TFM_NOT_FOUND);
+  ck_assert_ptr_nonnull(strstr(tfm_status_message(st), "none"));
+  /* corruption of either tensor: DATA_LOSS, and neither variable changes (z is
+   * verified before a is installed, a before z is read in place) */
+  snprintf(path, sizeof path, "%s.data-00000-of-00001", prefix);
+  size_t len;
+  uint8_t *orig = slurp(path, &len);
+  const size_t spots[2] = {5, len - 3}; /* inside a, inside z */
+  for (int k = 0; k < 2; k++) {
+    FILE *f = fopen(path, "r+b");
+    fseek(f, (long)spots[k], SEEK_SET);
+    fputc(orig[spots[k]] ^ 0x10, f);
+    fclose(f);
+    ck_assert_int_eq(tfm_saver_restore(s, sess, prefix, st), TFM_DATA_LOSS);
+    ck_assert_ptr_nonnull(strstr(tfm_status_message(st), k == 0 ? "'a'" : "'z'"));
+    ck_assert_float_eq(get_f32(sess, a, 3, st), -5.0f);
+    ck_assert_float_eq(get_f32(sess, z, 299999, st), -6.0f);
+    f = fopen(path, "wb");
+    fwrite(orig, 1, len, f);
+    fclose(f);
+  }
+  /* a truncated data file, then a truncated index */
+  ck_assert_int_eq(truncate(path, (off_t)len - 100), 0);
+  ck_assert_int_eq(tfm_saver_restore(s, sess, prefix, st), TFM_DATA_LOSS);
+  ck_assert_float_eq(get_f32(sess, a, 0, st), -5.0f);
+  FILE *f = fopen(path, "wb");
+  fwrite(orig, 1, len, f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s.index", prefix);
+  uint8_t *index = slurp(path, &len);
+  ck_assert_int_eq(truncate(path, (off_t)len - 7), 0);
+  ck_assert_int_eq(tfm_saver_restore(s, sess, prefix, st), TFM_DATA_LOSS);
+  ck_assert_float_eq(get_f32(sess, z, 0, st), -6.0f);
+  f = fopen(path, "wb");
+  fwrite(index, 1, len, f);
+  fclose(f);
+  /* intact again: both restore */
+  ck_assert_int_eq(tfm_saver_restore(s, sess, prefix, st), TFM_OK);
+  ck_assert_float_eq(get_f32(sess, a, 3, st), 4.0f);
+  ck_assert_float_eq(get_f32(sess, z, 299999, st), 300001.0f);
+  free(orig);
+  free(index);
+  tfm_saver_delete(s);
+  tfm_session_delete(sess);
+  tfm_graph_delete(g);
+  tfm_status_delete(st);
+}
+END_TEST
+
+static int count_files(const char *dir) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+START_TEST(test_failed_save_loses_nothing) {
+  char dir[1024], prefix[1100], ckpt[1200];
+  test_tmpdir(dir, sizeof dir);
+  snprintf(prefix, sizeof prefix, "%s/model", dir);
+  tfm_status *st = tfm_status_new();
+  tfm_graph *g = tfm_graph_new(st);
+  tfm_variable *a = var_f32(g, "a", 3, 1, st);
+  tfm_saver *s = tfm_saver_new(g, NULL, NULL, 0, 1, 0, st);
+  tfm_session *sess = tfm_session_new(g, st);
+  run_init(sess, g, st);
+  ck_assert_int_eq(tfm_saver_save(s, sess, prefix, 1, 0, NULL, 0, st), TFM_OK);
+  snprintf(ckpt, sizeof ckpt, "%s/checkpoint", dir);
+  size_t n1, n2;
+  uint8_t *before = slurp(ckpt, &n1);
+  /* a variable added later and never initialised: the save fails ... */
+  tfm_variable *late = var_f32(g, "late", 2, 0, st);
+  tfm_saver *s2 = tfm_saver_new(g, NULL, NULL, 0, 1, 0, st);
+  OK(st);
+  ck_assert_int_eq(tfm_saver_save(s2, sess, prefix, 2, 0, NULL, 0, st), TFM_FAILED_PRECONDITION);
+  ck_assert_ptr_nonnull(strstr(tfm_status_message(st), "late"));
+  /* ... and leaves the previous checkpoint, the checkpoint file, and no temporaries */
+  uint8_t *after = slurp(ckpt, &n2);
+  ck_assert(n1 == n2 && memcmp(before, after, n1) == 0);
+  ck_assert_int_eq(count_files(dir), 3);
+  ck_assert(file_exists(dir, "model-1.index"));
+  /* a missing directory: NOT_FOUND naming it */
+  snprintf(prefix, sizeof prefix, "%s/no/such/dir/model", dir);
+  ck_assert_int_eq(tfm_saver_save(s, sess, prefix, 3, 0, NULL, 0, st), TFM_NOT_FOUND);
+  ck_assert_ptr_nonnull(strstr(tfm_status_message(st), "no/such/dir"));
+  ck_assert_int_eq(count_files(dir), 3);
+  char latest[1200];
+  ck_assert_int_eq(tfm_latest_checkpoint(dir, latest, sizeof latest, st), TFM_OK);
+  ck_assert_ptr_nonnull(strstr(latest, "model-1"));
+  (void)a, (void)late;
+  free(before);
+  free(after);
+  tfm_saver_delete(s2);
+  tfm_saver_delete(s);
+  tfm_session_delete(sess);
+  tfm_graph_delete(g);
+  tfm_status_delete(st);
+}
+END_TEST
+
+/* ---- keep policy, latest_checkpoint, timer ---- */
+
+static double fake_now(void *arg) { return *(double *)arg; }
+
+typedef struct small {
+  tfm_graph *g;
+  tfm_saver *s;
+  tfm_session *sess;
+} small_t;
+
+static void small_new(small_t *m, int max_to_keep, double hours, double *clock, tfm_status *st) {
+  m->g = tfm_graph_new(st);
+  var_f32(m->g, "v", 2, 0, st);
+  m->s = tfm_saver_new(m->g, NULL, NULL, 0, max_to_keep, hours, st);
+  OK(st);
+  if (clock) saver_set_clock(m->s, fake_now, clock);
+  m->sess = tfm_session_new(m->g, st);
+  run_init(m->sess, m->g, st);
+}
+
+static void small_free(small_t *m) {
+  tfm_saver_delete(m->s);
+  tfm_session_delete(m->sess);
+  tfm_graph_delete(m->g);
+}
+
+/* The steps whose index files exist, as "1,2,3". */
+static void steps_on_disk(const char *dir, const char *base, int max_step, char *out, size_t cap) {
+  out[0] = 0;
+  for (int i = 0; i <= max_step; i++) {
+    char name[256];
+    snprintf(name, sizeof name, "%s-%d.index", base, i);
+    if (file_exists(dir, name)) snprintf(out + strlen(out), cap - strlen(out), "%s%d", out[0] ? "," : "", i);
+  }
+}
+
+START_TEST(test_max_to_keep_and_the_checkpoint_file) {
+  char dir[1024], prefix[1100], have[256];
+  test_tmpdir(dir, sizeof dir);
+  snprintf(prefix, sizeof prefix, "%s/m", dir);
+  tfm_status *st = tfm_status_new();
+  small_t m;
+  double now = 1000.0;
+  small_new(&m, 3, 0, &now, st);
+  for (int step = 1; step <= 7; step++, now += 1) ck_assert_int_eq(tfm_saver_save(m.s, m.sess, prefix, step, 0, NULL, 0, st), TFM_OK);
+  steps_on_disk(dir, "m", 10, have, sizeof have);
+  ck_assert_str_eq(have, "5,6,7");
+  checkpoint_state_t cs = CHECKPOINT_STATE_INIT;
+  ck_assert_int_eq(checkpoint_state_read(dir, &cs, st), TFM_OK);
+  ck_assert_str_eq(cs.model_checkpoint_path, "m-7");
+  ck_assert_uint_eq(cs.num_paths, 3);
+  ck_assert_str_eq(cs.paths[0], "m-5");
+  ck_assert_uint_eq(cs.num_timestamps, 3);
+  ck_assert(cs.timestamps[0] == 1004.0 && cs.timestamps[2] == 1006.0);
+  checkpoint_state_free(&cs);
+  char latest[1200], want[1200];
+  ck_assert_int_eq(tfm_latest_checkpoint(dir, latest, sizeof latest, st), TFM_OK);
+  snprintf(want, sizeof want, "%s/m-7", dir);
+  ck_assert_str_eq(latest, want);
+  ck_assert_int_eq(tfm_latest_checkpoint(dir, latest, 5, st), TFM_INVALID_ARGUMENT);
+  /* Saving the same step again makes it the newest without a duplicate. */
+  ck_assert_int_eq(tfm_saver_save(m.s, m.sess, prefix, 5, 0, NULL, 0, st), TFM_OK);
+  ck_assert_int_eq(checkpoint_state_read(dir, &cs, st), TFM_OK);
+  ck_assert_uint_eq(cs.num_paths, 3);
+  ck_assert_str_eq(cs.paths[0], "m-6");
+  ck_assert_str_eq(cs.model_checkpoint_path, "m-5");
+  checkpoint_state_free(&cs);
+  /* A new saver (a resumed run) over the same series keeps counting: max 3. */
+  small_t r;
+  small_new(&r, 3, 0, &now, st);
+  ck_assert_int_eq(tfm_saver_save(r.s, r.sess, prefix, 8, 0, NULL, 0, st), TFM_OK);
+  steps_on_disk(dir, "m", 10, have, sizeof have);
+  ck_assert_str_eq(have, "5,7,8");
+  small_free(&r);
+  /* max_to_keep 0 keeps all */
+  small_t all;
+  snprintf(prefix, sizeof prefix, "%s/all", dir);
+  small_new(&all, 0, 0, &now, st);
+  for (int step = 0; step < 9; step++) ck_assert_int_eq(tfm_saver_save(all.s, all.sess, prefix, step, 0, NULL, 0, st), TFM_OK);
+  steps_on_disk(dir, "all", 10, have, sizeof have);
+  ck_assert_str_eq(have, "0,1,2,3,4,5,6,7,8");
+  small_free(&all);
+  small_free(&m);
+  tfm_status_delete(st);
+}
+END_TEST
+
+START_TEST(test_keep_checkpoint_every_n_hours_preserves_one_per_period) {
+  char dir[1024], prefix[1100], have[256];
+  test_tmpdir(dir, sizeof dir);
+  snprintf(prefix, sizeof prefix, "%s/k", dir);
+  tfm_status *st = tfm_status_new();
+  small_t m;
+  double now = 0.0;
+  /* max 2, keep one per hour; saves every 25 minutes at t = 0, 25, 50, ... 175 min.
+   * By hand: the first preserved is the first dropped one made at or after 60 min
+   * (step 3, t = 75), the next at or after 120 min (step 5, t = 125); step 2 (50),
+   * 1 (25), 0, 4 (100) are deleted; 6 and 7 are the last two. */
+  small_new(&m, 2, 1.0, &now, st);
+  for (int step = 0; step < 8; step++, now += 25 * 60.0)
+    ck_assert_int_eq(tfm_saver_save(m.s, m.sess, prefix, step, 0, NULL, 0, st), TFM_OK);
+  steps_on_disk(dir, "k", 10, have, sizeof have);
+  ck_assert_str_eq(have, "3,5,6,7");
+  checkpoint_state_t cs = CHECKPOINT_STATE_INIT;
+  ck_assert_int_eq(checkpoint_state_read(dir, &cs, st), TFM_OK);
+  ck_assert_uint_eq(cs.num_paths, 2);
+  ck_assert(cs.last_preserved_timestamp == 125 * 60.0);
+  checkpoint_state_free(&cs);
+  small_free(&m);
+  tfm_status_delete(st);
+}
+END_TEST
+
+START_TEST(test_latest_checkpoint_not_found_cases) {
+  char dir[1024], buf[1200], path[1200];
+  test_tmpdir(dir, sizeof dir);
+  tfm_status *st = tfm_status_new();
+  ck_assert_int_eq(tfm_latest_checkpoint(dir, buf, sizeof buf, st), TFM_NOT_FOUND);
+  ck_assert_str_eq(buf, "");
+  snprintf(path, sizeof path, "%s/checkpoint", dir);
+  FILE *f = fopen(path, "w");
+  fputs("model_checkpoint_path: \"gone-3\"\nall_model_checkpoint_paths: \"gone-3\"\n", f);
+  fclose(f);
+  ck_assert_int_eq(tfm_latest_checkpoint(dir, buf, sizeof buf, st), TFM_NOT_FOUND);
+  ck_assert_ptr_nonnull(strstr(tfm_status_message(st), "gone-3"));
+  /* TensorFlow's own file and checkpoint, relative path */
+  char tf[1024];
+  if (tf_testdata("houseprices_tf1.10", tf, sizeof tf)) {
+    ck_assert_int_eq(tfm_latest_checkpoint(tf, buf, sizeof buf, st), TFM_OK);
+    snprintf(path, sizeof path, "%s/model.ckpt", tf);
+    ck_assert_str_eq(buf, path);
+  }
+  tfm_status_delete(st);
+}
+END_TEST
+
+START_TEST(test_timer_saves_every_n_steps_and_every_s_seconds) {
+  char dir[1024], prefix[1100], have[256];
+  test_tmpdir(dir, sizeof dir);
+  snprintf(prefix, sizeof prefix, "%s/t", dir);
+  tfm_status *st = tfm_status_new();
+  small_t m;
+  double now = 0;
+  small_new(&m, 0, 0, &now, st);
+  tfm_checkpoint_timer *t = tfm_checkpoint_timer_new(m.s, prefix, 0, 10, st);
+  OK(st);
+  int saves = 0;
+  for (int step = 0; step <= 25; step++) {
+    int saved;
+    ck_assert_int_eq(tfm_checkpoint_timer_step(t, m.sess, step, &saved, st), TFM_OK);
+    saves += saved;
+  }
+  ck_assert_int_eq(saves, 3);
+  steps_on_disk(dir, "t", 30, have, sizeof have);
+  ck_assert_str_eq(have, "0,10,20");
+  tfm_checkpoint_timer_delete(t);
+  /* by time: every 60 s, one step per 25 s -> steps 0 (t=0), 3 (t=75), 6 (t=150) */
+  snprintf(prefix, sizeof prefix, "%s/s", dir);
+  t = tfm_checkpoint_timer_new(m.s, prefix, 60, 0, st);
+  for (int step = 0; step < 8; step++, now += 25)
+    ck_assert_int_eq(tfm_checkpoint_timer_step(t, m.sess, step, NULL, st), TFM_OK);
+  steps_on_disk(dir, "s", 30, have, sizeof have);
+  ck_assert_str_eq(have, "0,3,6");
+  tfm_checkpoint_timer_delete(t);
+  ck_assert_ptr_null(tfm_checkpoint_timer_new(NULL, prefix, 1, 1, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  small_free(&m);
+  tfm_status_delete(st);
+}
+END_TEST
+
+/* ---- SaverDefs: the sharded graph TF 1.2's SavedModel builder makes ---- */
+
+static tfm_op *build(tfm_graph *g, const char *type, const char *name, tfm_output *const *in, int n,
+                     tfm_op *const *ctrl, int nc, tfm_status *st) {
+  tfm_op_builder *b = tfm_op_builder_new(g, type, name, st);
+  OK(st);
+  for (int i = 0; i < n; i++) tfm_op_builder_add_input(b, in[i]);
+  for (int i = 0; i < nc; i++) tfm_op_builder_add_control_input(b, ctrl[i]);
+  if (!strcmp(type, "SaveV2") || !strcmp(type, "RestoreV2")) {
+    tfm_dtype f[2] = {TFM_FLOAT, TFM_FLOAT};
+    tfm_op_builder_set_attr_type_list(b, "dtypes", f, !strcmp(type, "SaveV2") ? n - 3 : 1);
+  }
+  if (!strcmp(type, "StringJoin") || !strcmp(type, "Pack")) tfm_op_builder_set_attr_int(b, "N", n);
+  if (!strcmp(type, "Pack")) tfm_op_builder_set_attr_type(b, "T", TFM_STRING);
+  tfm_op *op = tfm_op_builder_finish(b, st);
+  ck_assert_msg(op != NULL, "%s: %s", name, tfm_status_message(st));
+  return op;
+}
+
+static tfm_output *str_const(tfm_graph *g, const char *name, const char *const *v, int n, tfm_status *st) {
+  int64_t dim = n;
+  tfm_tensor *t = tfm_tensor_new(TFM_STRING, &dim, n < 0 ? 0 : 1, st);
+  for (int i = 0; i < (n < 0 ? 1 : n); i++) tfm_tensor_string_set(t, i, v[i], strlen(v[i]), st);
+  tfm_output *o = tfm_constant(g, t, name, st);
+  OK(st);
+  tfm_tensor_release(t);
+  return o;
+}
+
+static tfm_output *out0(tfm_op *op) { return tfm_op_output(op, 0); }
+
+START_TEST(test_sharded_tf_saver_graph_runs_and_maps_from_its_saver_def) {
+  char dir[1024], prefix[1100];
+  test_tmpdir(dir, sizeof dir);
+  snprintf(prefix, sizeof prefix, "%s/sharded", dir);
+  tfm_status *st = tfm_status_new();
+  tfm_graph *g = tfm_graph_new(st);
+  tfm_variable *w = var_f32(g, "w", 1, 7, st), *b = var_f32(g, "b", 1, 9, st);
+  /* formats.md 4.2 / regression_savedmodel_tf1.2's listing, node by node */
+  const char *model = "model", *temp = "_temp_0123456789abcdef/part", *keys_b = "b", *keys_w = "w", *empty = "";
+  const char *names[2] = {"b", "w"}, *slices[2] = {"", ""};
+  tfm_output *fname = str_const(g, "save/Const", &model, -1, st);
+  tfm_output *join_in[2] = {fname, str_const(g, "save/StringJoin/inputs_1", &temp, -1, st)};
+  tfm_op *join = build(g, "StringJoin", "save/StringJoin", join_in, 2, NULL, 0, st);
+  tfm_tensor *one = tfm_tensor_new(TFM_INT32, NULL, 0, st), *zero = tfm_tensor_new(TFM_INT32, NULL, 0, st);
+  *(int32_t *)tfm_tensor_data(one) = 1;
+  tfm_output *num = tfm_constant(g, one, "save/num_shards", st);
+  tfm_output *shard = tfm_constant(g, zero, "save/ShardedFilename/shard", st);
+  OK(st);
+  tfm_tensor_release(one);
+  tfm_tensor_release(zero);
+  tfm_output *sf_in[3] = {out0(join), shard, num};
+  tfm_op *sharded = build(g, "ShardedFilename", "save/ShardedFilename", sf_in, 3, NULL, 0, st);
+  tfm_output *save_in[5] = {out0(sharded), str_const(g, "save/SaveV2/tensor_names", names, 2, st),
+                            str_const(g, "save/SaveV2/shape_and_slices", slices, 2, st), tfm_variable_ref(b),
+                            tfm_variable_ref(w)};
+  tfm_op *save = build(g, "SaveV2", "save/SaveV2", save_in, 5, NULL, 0, st);
+  tfm_output *sharded_out = out0(sharded);
+  tfm_op *cd = build(g, "Identity", "save/control_dependency", &sharded_out, 1, &save, 1, st);
+  tfm_op *pack = build(g, "Pack", "save/MergeV2Checkpoints/checkpoint_prefixes", &sharded_out, 1, &cd, 1, st);
+  tfm_output *merge_in[2] = {out0(pack), fname};
+  tfm_op *merge = build(g, "MergeV2Checkpoints", "save/MergeV2Checkpoints", merge_in, 2, NULL, 0, st);
+  tfm_op *ident_ctrl[2] = {cd, merge};
+  tfm_op *ident = build(g, "Identity", "save/Identity", &fname, 1, ident_ctrl, 2, st);
+  tfm_output *r0_in[3] = {fname, str_const(g, "save/RestoreV2/tensor_names", &keys_b, 1, st),
+                          str_const(g, "save/RestoreV2/shape_and_slices", &empty, 1, st)};
+  tfm_op *r0 = build(g, "RestoreV2", "save/RestoreV2", r0_in, 3, NULL, 0, st);
+  tfm_output *r1_in[3] = {fname, str_const(g, "save/RestoreV2_1/tensor_names", &keys_w, 1, st),
+                          str_const(g, "save/RestoreV2_1/shape_and_slices", &empty, 1, st)};
+  tfm_op *r1 = build(g, "RestoreV2", "save/RestoreV2_1", r1_in, 3, NULL, 0, st);
+  tfm_output *a0_in[2] = {tfm_variable_ref(b), out0(r0)}, *a1_in[2] = {tfm_variable_ref(w), out0(r1)};
+  tfm_op *assigns[2] = {build(g, "Assign", "save/Assign", a0_in, 2, NULL, 0, st),
+                        build(g, "Assign", "save/Assign_1", a1_in, 2, NULL, 0, st)};
+  tfm_op *shard_op = build(g, "NoOp", "save/restore_shard", NULL, 0, assigns, 2, st);
+  build(g, "NoOp", "save/restore_all", NULL, 0, &shard_op, 1, st);
+  tfm_session *sess = tfm_session_new(g, st);
+  run_init(sess, g, st);
+  /* Running the save tensor: SaveV2 into the temporary shard, then the merge. */
+  tfm_tensor *feed = string_scalar(prefix, st), *res = NULL;
+  tfm_output *save_t = out0(ident);
+  tfm_session_run(sess, &fname, &feed, 1, &save_t, &res, 1, NULL, 0, st);
+  OK(st);
+  tfm_tensor_release(res);
+  ck_assert(file_exists(dir, "sharded.index"));
+  ck_assert(file_exists(dir, "sharded.data-00000-of-00001"));
+  ck_assert_int_eq(count_files(dir), 2); /* the _temp_ directory is gone */
+  /* The SaverDef maps back to (key, variable) pairs; restore through the API. */
+  saver_def_t def = {"save/Const:0", "save/Identity:0", "save/restore_all", 5, 10000.0f, 1, 2};
+  tfm_saver *s = saver_from_def(g, &def, st);
+  OK(st);
+  ck_assert_int_eq(s->n, 2);
+  ck_assert(!s->by_ops);
+  ck_assert_str_eq(s->entries[1].key, "w");
+  set_f32(sess, g, w, 0, st);
+  ck_assert_int_eq(tfm_saver_restore(s, sess, prefix, st), TFM_OK);
+  ck_assert_float_eq(get_f32(sess, w, 0, st), 7.0f);
+  char tf[1024];
+  if (tf_testdata("regression_savedmodel_tf1.2/variables/variables", tf, sizeof tf)) {
+    ck_assert_int_eq(tfm_saver_restore(s, sess, tf, st), TFM_OK);
+    ck_assert(fabsf(get_f32(sess, w, 0, st) - -0.8578622f) < 1e-7f);
+    ck_assert_float_eq(get_f32(sess, b, 0, st), 0.0f);
+  }
+  /* Missing names: NOT_FOUND naming them. */
+  saver_def_t bad = def;
+  bad.restore_op_name = "save/nope";
+  ck_assert_ptr_null(saver_from_def(g, &bad, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_NOT_FOUND);
+  ck_assert_ptr_nonnull(strstr(tfm_status_message(st), "save/nope"));
+  bad = def;
+  bad.filename_tensor_name = "save/Nothing:0";
+  ck_assert_ptr_null(saver_from_def(g, &bad, st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_NOT_FOUND);
+  tfm_tensor_release(feed);
+  tfm_saver_delete(s);
+  tfm_session_delete(sess);
+  tfm_graph_delete(g);
+  tfm_status_delete(st);
+}
+END_TEST
+
+/* A restore subgraph we cannot map to variables still restores: by its ops. */
+START_TEST(test_unmappable_saver_def_runs_the_graph_ops) {
+  char dir[1024], prefix[1100];
+  test_tmpdir(dir, sizeof dir);
+  snprintf(prefix, sizeof prefix, "%s/odd", dir);
+  tfm_status *st = tfm_status_new();
+  tfm_graph *g = tfm_graph_new(st);
+  tfm_variable *v = var_f32(g, "v", 2, 3, st);
+  const char *model = "model", *key = "v", *empty = "";
+  tfm_output *fname = str_const(g, "save/Const", &model, -1, st);
+  tfm_output *save_in[4] = {fname, str_const(g, "save/SaveV2/tensor_names", &key, 1, st),
+                            str_const(g, "save/SaveV2/shape_and_slices", &empty, 1, st), tfm_variable_ref(v)};
+  tfm_op *save = build(g, "SaveV2", "save/SaveV2", save_in, 4, NULL, 0, st);
+  tfm_op *cd = build(g, "Identity", "save/control_dependency", &fname, 1, &save, 1, st);
+  tfm_op *r = build(g, "RestoreV2", "save/RestoreV2", save_in, 3, NULL, 0, st);
+  /* restored value doubled on its way: not a plain Assign(var, RestoreV2) */
+  tfm_output *twice = tfm_add(g, out0(r), out0(r), "save/twice", st);
+  tfm_output *a = tfm_assign(g, v, twice, "save/Assign", st);
+  OK(st);
+  tfm_op *aop = tfm_output_op(a);
+  build(g, "NoOp", "save/restore_all", NULL, 0, &aop, 1, st);
+  saver_def_t def = {"save/Const:0", "save/control_dependency:0", "save/restore_all", 5, 10000.0f, 0, 2};
+  tfm_saver *s = saver_from_def(g, &def, st);
+  OK(st);
+  ck_assert(s->by_ops);
+  (void)cd;
+  tfm_session *sess = tfm_session_new(g, st);
+  run_init(sess, g, st);
+  ck_assert_int_eq(tfm_saver_save(s, sess, prefix, -1, 0, NULL, 0, st), TFM_OK);
+  ck_assert_int_eq(tfm_saver_restore(s, sess, prefix, st), TFM_OK);
+  ck_assert_float_eq(get_f32(sess, v, 1, st), 8.0f); /* (3 + 1) * 2 */
+  tfm_saver_delete(s);
+  tfm_session_delete(sess);
+  tfm_graph_delete(g);
+  tfm_status_delete(st);
+}
+END_TEST
+
 Suite *saver_suite(void);
 Suite *saver_suite(void) {
   Suite *s = suite_create("saver");
@@ -400,14 +979,18 @@ Suite *saver_suite(void) {
   tcase_add_test(tc, test_every_dtype_and_shape_round_trips);
   tcase_add_test(tc, test_running_the_graph_ops_saves_and_restores);
   tcase_add_test(tc, test_map_form_saves_under_other_names);
+  tcase_add_test(tc, test_restores_tensorflow_checkpoint_and_rewrites_it_byte_for_byte);
+  tcase_add_test(tc, test_restores_snappy_index_of_half_plus_two);
+  tcase_add_test(tc, test_restore_errors_name_the_variable_and_change_nothing);
+  tcase_add_test(tc, test_failed_save_loses_nothing);
+  tcase_add_test(tc, test_max_to_keep_and_the_checkpoint_file);
+  tcase_add_test(tc, test_keep_checkpoint_every_n_hours_preserves_one_per_period);
+  tcase_add_test(tc, test_latest_checkpoint_not_found_cases);
+  tcase_add_test(tc, test_timer_saves_every_n_steps_and_every_s_seconds);
+  tcase_add_test(tc, test_sharded_tf_saver_graph_runs_and_maps_from_its_saver_def);
+  tcase_add_test(tc, test_unmappable_saver_def_runs_the_graph_ops);
   suite_add_tcase(s, tc);
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(saver_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(saver_suite()); }
