@@ -71,6 +71,31 @@ DINLINE void vd_store(double *p, vd v) { memcpy(p, &v, sizeof v); }
 DEFINE_SUM(float, vf, VF, vf_load, DNAME(sum_f32), DNAME(sum_chunk_f32))
 DEFINE_SUM(double, vd, VD, vd_load, DNAME(sum_f64), DNAME(sum_chunk_f64))
 
+/* Dot products: the same chunking and accumulators as the sums (fused plans
+ * reduce a product without storing it). */
+static float DNAME(dot_chunk_f32)(const float *a, const float *b, int64_t n) {
+  vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+  int64_t i = 0;
+  for (; i + 4 * VF <= n; i += 4 * VF) {
+    a0 += vf_load(a + i) * vf_load(b + i);
+    a1 += vf_load(a + i + VF) * vf_load(b + i + VF);
+    a2 += vf_load(a + i + 2 * VF) * vf_load(b + i + 2 * VF);
+    a3 += vf_load(a + i + 3 * VF) * vf_load(b + i + 3 * VF);
+  }
+  for (; i + VF <= n; i += VF) a0 += vf_load(a + i) * vf_load(b + i);
+  vf s = (a0 + a1) + (a2 + a3);
+  float r = 0;
+  for (int l = 0; l < VF; l++) r += s[l];
+  float tail = 0;
+  for (; i < n; i++) tail += a[i] * b[i];
+  return r + tail;
+}
+static float DNAME(dot_f32)(const float *a, const float *b, int64_t n) {
+  if (n <= DENSE_SUM_CHUNK) return DNAME(dot_chunk_f32)(a, b, n);
+  int64_t half = (n / 2 + DENSE_SUM_CHUNK - 1) / DENSE_SUM_CHUNK * DENSE_SUM_CHUNK;
+  return DNAME(dot_f32)(a, b, half) + DNAME(dot_f32)(a + half, b + half, n - half);
+}
+
 /* ---- max / min -------------------------------------------------------------- */
 
 /* Lane-wise select of the larger (IS_MAX) or smaller value; NaNs are tracked in a
@@ -148,6 +173,7 @@ const dense_ops_t DNAME(dense_ops) = {
     .name = DENSE_NAME_STRING,
     .sum_f32 = DNAME(sum_f32),
     .sum_f64 = DNAME(sum_f64),
+    .dot_f32 = DNAME(dot_f32),
     .max_f32 = DNAME(max_f32),
     .min_f32 = DNAME(min_f32),
     .max_f64 = DNAME(max_f64),

@@ -35,6 +35,8 @@ typedef struct dense_ops {
   /* Pairwise sums (chunks of DENSE_SUM_CHUNK elements, vector accumulators). */
   float (*sum_f32)(const float *x, int64_t n);
   double (*sum_f64)(const double *x, int64_t n);
+  /* Sum of a[i] * b[i] (chunked like the sums; FMA where the level has one). */
+  float (*dot_f32)(const float *a, const float *b, int64_t n);
   /* Max / min of n >= 1 elements; NaN if any element is NaN. */
   float (*max_f32)(const float *x, int64_t n);
   float (*min_f32)(const float *x, int64_t n);

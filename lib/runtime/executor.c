@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "runtime/fuse.h"
 
 /* ---- the kernel context ---- */
 
@@ -158,6 +159,7 @@ void plan_free(plan_t *p) {
     frame_free(p, f);
   }
   pthread_mutex_destroy(&p->frames_lock);
+  plan_fuse_free(p);
   mem_free(p->feeds);
   mem_free(p->fetches);
   mem_free(p->targets);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "runtime/fuse.h"
 
 static uint64_t mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
@@ -197,7 +198,8 @@ static tfm_code compile(compiler_t *c, output_t *const *feeds, output_t *const *
     if (feed_index(c, fetches[i]) < 0 && visit(c, fetches[i]->node) != TFM_OK) return c->st->code;
   for (int i = 0; i < p->n_targets; i++)
     if (visit(c, targets[i]) != TFM_OK) return c->st->code;
-  return build_steps(c);
+  if (build_steps(c) != TFM_OK) return c->st->code;
+  return plan_fuse(p, c->st);
 }
 
 plan_t *plan_compile(session_t *s, output_t *const *feeds, int n_feeds,

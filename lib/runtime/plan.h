@@ -59,6 +59,7 @@ struct plan {
   node_rt_t **vars;        /* variables read by the plan */
   int n_vars;
   int n_slots, n_in_total;
+  struct fuse_group *fused; /* groups of steps run as one (runtime/fuse.h) */
   /* frames not in use */
   _Atomic(frame_t *) spare;
   pthread_mutex_t frames_lock;

@@ -1,0 +1,556 @@
+/* The run-time half of fusion (see fuse.h): each run classifies the group's
+ * values from the actual inputs, turns the group into a short tile program, and
+ * runs it over the pool; or runs the original steps when the group does not fit.
+ *
+ * The tile program is a list of instructions over tile buffers: a unary or binary
+ * SIMD loop (ew_loops of the level in force), the sum or dot product of a tile
+ * added to an accumulator (dense_ops), or a copy of a tile to a fetched output.
+ * Two rewrites keep passes few: a product (or square) read only by a full
+ * reduction becomes a dot product without being stored, and a negation read only
+ * by reductions becomes the sign of their accumulators (exact in IEEE arithmetic). */
+#include <string.h>
+
+#include "core/mem.h"
+#include "core/threadpool.h"
+#include "kernels/dense_levels.h"
+#include "kernels/ew_simd.h"
+#include "runtime/fuse.h"
+
+#define FUSE_MAX_ACC 16
+
+enum { I_UNARY, I_BINARY, I_SUM, I_DOT, I_STORE };
+enum { O_NONE, O_VAL, O_EXT, O_UNI, O_BUF };
+
+typedef struct opnd {
+  int kind; /* O_VAL (a member's tile, until buffers are assigned: O_BUF), O_EXT, O_UNI */
+  int idx;
+} opnd_t;
+
+typedef struct instr {
+  int op, code;
+  int dst;       /* member (then buffer) for UNARY/BINARY, accumulator, or escape */
+  opnd_t a, b;
+  double sign;
+} instr_t;
+
+/* What a run knows about one value of the group. */
+typedef struct fval {
+  shape_t shape;
+  int64_t n;
+  bool varying;
+  float u;       /* uniform: the value */
+  int root;      /* varying: the member whose instruction makes it, or ~external */
+  int acc;       /* full reductions: the accumulator; -1 */
+} fval_t;
+
+struct fuse_scratch {
+  fval_t *val;      /* members, then externals */
+  float *uval;      /* uniform values, same indexing */
+  instr_t *prog;
+  int n_prog, cap_prog;
+  bool *dot_fold, *neg_fold;
+  bool *live;       /* read by a live member or needed outside */
+  int *last_use, *buf_of;
+  float **out_ptr;  /* per escape: its data (varying escapes) */
+  const float **ext_ptr;
+  double *partial;  /* n_tasks x n_acc */
+  int64_t cap_partial;
+  int acc_member[FUSE_MAX_ACC];
+  int n_acc;
+};
+
+void fuse_scratch_free(fuse_scratch_t *s) {
+  if (!s) return;
+  mem_free(s->val);
+  mem_free(s->uval);
+  mem_free(s->prog);
+  mem_free(s->dot_fold);
+  mem_free(s->neg_fold);
+  mem_free(s->live);
+  mem_free(s->last_use);
+  mem_free(s->buf_of);
+  mem_free(s->out_ptr);
+  mem_free(s->ext_ptr);
+  mem_free(s->partial);
+  mem_free(s);
+}
+
+static fuse_scratch_t *scratch_new(const fuse_group_t *g) {
+  fuse_scratch_t *s = mem_calloc(1, sizeof *s);
+  if (!s) return NULL;
+  size_t nv = (size_t)g->n_members + (size_t)g->n_ext + 1;
+  s->cap_prog = 2 * g->n_members + 2;
+  s->val = mem_calloc(nv, sizeof *s->val);
+  s->uval = mem_calloc(nv, sizeof *s->uval);
+  s->prog = mem_calloc((size_t)s->cap_prog, sizeof *s->prog);
+  s->dot_fold = mem_calloc(nv, sizeof *s->dot_fold);
+  s->neg_fold = mem_calloc(nv, sizeof *s->neg_fold);
+  s->live = mem_calloc(nv, sizeof *s->live);
+  s->last_use = mem_calloc(nv, sizeof *s->last_use);
+  s->buf_of = mem_calloc(nv, sizeof *s->buf_of);
+  s->out_ptr = mem_calloc((size_t)g->n_escapes + 1, sizeof *s->out_ptr);
+  s->ext_ptr = mem_calloc((size_t)g->n_ext + 1, sizeof *s->ext_ptr);
+  if (!s->val || !s->uval || !s->prog || !s->dot_fold || !s->neg_fold || !s->live || !s->last_use ||
+      !s->buf_of || !s->out_ptr || !s->ext_ptr) {
+    fuse_scratch_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+/* ---- the fallback: the original steps, one by one ---- */
+
+static tfm_code run_unfused(const fuse_group_t *g, kctx_t *c) {
+  frame_t *f = c->frame;
+  const plan_t *p = g->plan;
+  for (int i = 0; i < g->n_members; i++) {
+    const plan_step_t *s = &g->members[i].step;
+    tensor_t *in[2];
+    for (int j = 0; j < s->n_in && j < 2; j++) {
+      int src = s->in_src[j];
+      in[j] = src >= 0 ? f->values[src] : atomic_load(&p->vars[~src]->value);
+    }
+    kctx_t mc = {.node = s->node, .session = c->session, .in = in, .n_in = s->n_in,
+                 .out = f->values + s->out_base, .n_out = 1, .state = &s->rt->state,
+                 .st = c->st, .frame = f};
+    tfm_code code = s->compute(&mc);
+    if (code != TFM_OK) return code;
+    if (!mc.out[0])
+      return status_set(c->st, TFM_INTERNAL, "%s '%s' did not set output 0", s->node->type,
+                        s->node->name);
+  }
+  for (int e = 0; e < g->n_escapes; e++) kctx_set_output(c, e, f->values[g->escape_slot[e]]);
+  return TFM_OK;
+}
+
+/* ---- classification of a run's values ---- */
+
+static bool read_ints(const tensor_t *t, int64_t *v, int max, int *n) {
+  if (!t || (t->dtype != TFM_INT32 && t->dtype != TFM_INT64) || t->shape.rank > 1 ||
+      t->num_elements > max)
+    return false;
+  *n = (int)t->num_elements;
+  for (int i = 0; i < *n; i++)
+    v[i] = t->dtype == TFM_INT32 ? ((const int32_t *)t->data)[i] : ((const int64_t *)t->data)[i];
+  return true;
+}
+
+static int64_t count_of(const shape_t *s) {
+  int64_t n = 1;
+  for (int d = 0; d < s->rank; d++) n *= s->dim[d];
+  return n;
+}
+
+typedef struct run {
+  const fuse_group_t *g;
+  fuse_scratch_t *s;
+  kctx_t *c;
+  const ew_loops_t *loops;
+  int64_t n; /* elements of the varying values; 0 until one is seen */
+} run_t;
+
+static fval_t *val_of(run_t *r, int ref) {
+  return ref >= 0 ? &r->s->val[ref] : &r->s->val[r->g->n_members + ~ref];
+}
+
+static bool join_n(run_t *r, int64_t n) {
+  if (r->n == 0) r->n = n;
+  return r->n == n;
+}
+
+static bool classify_externals(run_t *r) {
+  const fuse_group_t *g = r->g;
+  for (int e = 0; e < g->n_ext; e++) {
+    const tensor_t *t = r->c->in[e];
+    fval_t *v = &r->s->val[g->n_members + e];
+    r->s->ext_ptr[e] = NULL;
+    if (!t) return false;
+    if (t->dtype != TFM_FLOAT) continue; /* a parameter (axes, shape) */
+    v->shape = t->shape;
+    v->n = t->num_elements;
+    v->acc = -1;
+    if (v->n == 0) return false;
+    v->varying = v->n > 1;
+    if (v->varying) {
+      v->root = ~e;
+      r->s->ext_ptr[e] = t->data;
+      if (!join_n(r, v->n)) return false;
+    } else {
+      v->u = *(const float *)t->data;
+    }
+  }
+  return true;
+}
+
+static bool classify_reduce(run_t *r, const fuse_member_t *m, const fval_t *x, fval_t *out) {
+  int64_t axes[TFM_MAX_RANK * 2];
+  int n_axes;
+  if (!read_ints(r->c->in[m->param], axes, TFM_MAX_RANK * 2, &n_axes)) return false;
+  bool mask[TFM_MAX_RANK] = {false};
+  int rank = x->shape.rank;
+  for (int i = 0; i < n_axes; i++) {
+    int64_t a = axes[i] < 0 ? axes[i] + rank : axes[i];
+    if (a < 0 || a >= rank) return false;
+    mask[a] = true;
+  }
+  int64_t n_red = 1;
+  out->shape.rank = 0;
+  for (int d = 0; d < rank; d++) {
+    if (mask[d]) n_red *= x->shape.dim[d];
+    if (!mask[d]) out->shape.dim[out->shape.rank++] = x->shape.dim[d];
+    else if (m->keep_dims) out->shape.dim[out->shape.rank++] = 1;
+  }
+  out->n = count_of(&out->shape);
+  if (n_red == 0) return false;
+  if (!x->varying) {
+    out->varying = false;
+    out->u = m->code == REDUCE_MEAN ? x->u : (float)((double)x->u * (double)n_red);
+    return true;
+  }
+  if (out->n == x->n) { /* only size-1 axes: the same values */
+    out->varying = true;
+    out->root = x->root;
+    return true;
+  }
+  if (out->n != 1 || r->s->n_acc >= FUSE_MAX_ACC) return false;
+  out->varying = false;
+  out->acc = r->s->n_acc;
+  r->s->acc_member[r->s->n_acc++] = (int)(m - r->g->members);
+  return true;
+}
+
+static bool classify_reshape(run_t *r, const fuse_member_t *m, const fval_t *x, fval_t *out) {
+  int64_t dims[TFM_MAX_RANK];
+  int rank, unknown = -1;
+  if (!read_ints(r->c->in[m->param], dims, TFM_MAX_RANK, &rank)) return false;
+  int64_t known = 1;
+  for (int d = 0; d < rank; d++) {
+    if (dims[d] == -1 && unknown < 0) {
+      unknown = d;
+    } else if (dims[d] < 0) {
+      return false;
+    } else {
+      known *= dims[d];
+    }
+  }
+  if (unknown >= 0) {
+    if (known == 0 || x->n % known != 0) return false;
+    dims[unknown] = x->n / known;
+    known = x->n;
+  }
+  if (known != x->n) return false;
+  out->shape.rank = rank;
+  memcpy(out->shape.dim, dims, sizeof(int64_t) * (size_t)rank);
+  out->n = x->n;
+  return true;
+}
+
+static bool classify_tile(run_t *r, const fuse_member_t *m, const fval_t *x, fval_t *out) {
+  int64_t mult[TFM_MAX_RANK];
+  int k;
+  if (x->varying || !read_ints(r->c->in[m->param], mult, TFM_MAX_RANK, &k) || k != x->shape.rank)
+    return false;
+  out->shape = x->shape;
+  for (int d = 0; d < k; d++) {
+    if (mult[d] < 0) return false;
+    out->shape.dim[d] *= mult[d];
+  }
+  out->n = count_of(&out->shape);
+  return out->n > 0;
+}
+
+static bool classify_member(run_t *r, int i) {
+  const fuse_member_t *m = &r->g->members[i];
+  fval_t *out = &r->s->val[i];
+  const fval_t *a = val_of(r, m->op[0]);
+  const fval_t *b = m->n_ops > 1 ? val_of(r, m->op[1]) : NULL;
+  if (a->acc >= 0 || (b && b->acc >= 0)) return false; /* never: reductions end chains */
+  *out = *a;
+  out->acc = -1;
+  switch (m->kind) {
+    case FK_UNARY:
+      if (!a->varying) r->loops->unary[m->code][EW_DT_F32](&a->u, &out->u, 1);
+      else out->root = i;
+      return true;
+    case FK_BINARY:
+      if (m->same_shape && !shape_equal(&a->shape, &b->shape)) return false;
+      if (shape_broadcast(&a->shape, &b->shape, &out->shape, "fused", NULL) != TFM_OK) return false;
+      out->n = count_of(&out->shape);
+      out->varying = a->varying || b->varying;
+      if (!out->varying) {
+        r->loops->binary[m->code][EW_DT_F32](&a->u, &b->u, &out->u, 1, 1, 1);
+        return true;
+      }
+      out->root = i;
+      return out->n == r->n;
+    case FK_REDUCE: return classify_reduce(r, m, a, out);
+    case FK_RESHAPE: return classify_reshape(r, m, a, out);
+    case FK_TILE: return classify_tile(r, m, a, out);
+    case FK_IDENTITY: return true;
+  }
+  return false;
+}
+
+/* ---- the tile program ---- */
+
+/* Members whose only use is one full reduction, and negations read only by
+ * reductions (directly or through a folded product). */
+static void decide_folds(run_t *r) {
+  const fuse_group_t *g = r->g;
+  fuse_scratch_t *s = r->s;
+  int M = g->n_members;
+  for (int i = 0; i < M; i++) s->dot_fold[i] = s->neg_fold[i] = s->live[i] = false;
+  /* members nobody reads (a gradient only a control dependency waits for) */
+  for (int i = M - 1; i >= 0; i--) {
+    const fuse_member_t *m = &g->members[i];
+    s->live[i] = s->live[i] || m->escape >= 0;
+    for (int j = 0; j < m->n_ops && s->live[i]; j++)
+      if (m->op[j] >= 0) s->live[m->op[j]] = true;
+  }
+  for (int pass = 0; pass < 2; pass++) {
+    for (int i = 0; i < M; i++) {
+      const fuse_member_t *m = &g->members[i];
+      const fval_t *v = &s->val[i];
+      if (!v->varying || v->root != i) continue;
+      bool want = pass == 0 ? (m->kind == FK_BINARY && m->code == EW_MUL &&
+                               s->val[m->op[0] >= 0 ? m->op[0] : M + ~m->op[0]].varying &&
+                               s->val[m->op[1] >= 0 ? m->op[1] : M + ~m->op[1]].varying) ||
+                                  (m->kind == FK_UNARY && m->code == EW_SQUARE)
+                            : m->kind == FK_UNARY && m->code == EW_NEG;
+      if (!want) continue;
+      /* every value with this root: no escapes; every reader a full reduction
+       * (pass 0: exactly one) or, for negations, a folded product */
+      int readers = 0;
+      bool ok = true;
+      for (int k = 0; k < M && ok; k++) {
+        const fuse_member_t *mk = &g->members[k];
+        if (!s->live[k]) continue;
+        if (s->val[k].varying && s->val[k].root == i && mk->escape >= 0) ok = false;
+        for (int j = 0; j < mk->n_ops && ok; j++) {
+          const fval_t *o = val_of(r, mk->op[j]);
+          if (!o->varying || o->root != i) continue;
+          if (s->val[k].varying && s->val[k].root == i) continue; /* an alias of it */
+          readers++;
+          bool red = mk->kind == FK_REDUCE && s->val[k].acc >= 0;
+          ok = red || (pass == 1 && s->dot_fold[k]);
+        }
+      }
+      if (!ok || readers == 0 || (pass == 0 && readers != 1)) continue;
+      if (pass == 0) s->dot_fold[i] = true;
+      else s->neg_fold[i] = true;
+    }
+  }
+}
+
+static opnd_t operand(run_t *r, int ref, double *sign) {
+  const fval_t *v = val_of(r, ref);
+  int M = r->g->n_members;
+  if (!v->varying) return (opnd_t){O_UNI, ref >= 0 ? ref : M + ~ref};
+  int root = v->root;
+  if (root >= 0 && r->s->neg_fold[root]) {
+    *sign = -*sign;
+    v = val_of(r, r->g->members[root].op[0]);
+    root = v->root;
+  }
+  return root >= 0 ? (opnd_t){O_VAL, root} : (opnd_t){O_EXT, ~root};
+}
+
+static bool emit(run_t *r, instr_t in) {
+  if (r->s->n_prog >= r->s->cap_prog) return false;
+  r->s->prog[r->s->n_prog++] = in;
+  return true;
+}
+
+static bool build_program(run_t *r) {
+  const fuse_group_t *g = r->g;
+  fuse_scratch_t *s = r->s;
+  s->n_prog = 0;
+  decide_folds(r);
+  for (int i = 0; i < g->n_members; i++) {
+    const fuse_member_t *m = &g->members[i];
+    const fval_t *v = &s->val[i];
+    double sign = 1;
+    if (!s->live[i]) continue;
+    if (v->varying && v->root == i && !s->dot_fold[i] && !s->neg_fold[i]) {
+      instr_t in = {.op = m->kind == FK_UNARY ? I_UNARY : I_BINARY, .code = m->code, .dst = i};
+      in.a = operand(r, m->op[0], &sign);
+      if (m->n_ops > 1) in.b = operand(r, m->op[1], &sign);
+      if (!emit(r, in)) return false;
+    } else if (v->acc >= 0) {
+      const fval_t *x = val_of(r, m->op[0]);
+      instr_t in = {.op = I_SUM, .dst = v->acc};
+      if (x->root >= 0 && s->dot_fold[x->root]) {
+        const fuse_member_t *p = &g->members[x->root];
+        in.op = I_DOT;
+        in.a = operand(r, p->op[0], &sign);
+        in.b = operand(r, p->n_ops > 1 ? p->op[1] : p->op[0], &sign);
+        if (p->n_ops == 1) sign = 1; /* a square: the two signs cancel */
+      } else {
+        in.a = operand(r, m->op[0], &sign);
+      }
+      in.sign = sign;
+      if (!emit(r, in)) return false;
+    }
+    if (m->escape >= 0 && v->varying) {
+      opnd_t src = v->root >= 0 ? (opnd_t){O_VAL, v->root} : (opnd_t){O_EXT, ~v->root};
+      if (!emit(r, (instr_t){.op = I_STORE, .dst = m->escape, .a = src})) return false;
+    }
+  }
+  /* tile buffers: a value's buffer is free after its last reader */
+  int M = g->n_members;
+  for (int i = 0; i < M; i++) s->last_use[i] = -1;
+  for (int k = 0; k < s->n_prog; k++) {
+    instr_t *in = &s->prog[k];
+    if (in->a.kind == O_VAL) s->last_use[in->a.idx] = k;
+    if (in->b.kind == O_VAL) s->last_use[in->b.idx] = k;
+  }
+  bool busy[FUSE_MAX_BUFS] = {false};
+  for (int k = 0; k < s->n_prog; k++) {
+    instr_t *in = &s->prog[k];
+    opnd_t *ops[2] = {&in->a, &in->b};
+    for (int j = 0; j < 2; j++) {
+      if (ops[j]->kind != O_VAL) continue;
+      int member = ops[j]->idx;
+      ops[j]->kind = O_BUF;
+      ops[j]->idx = s->buf_of[member];
+      if (s->last_use[member] == k) busy[s->buf_of[member]] = false;
+    }
+    if (in->op == I_UNARY || in->op == I_BINARY) {
+      int b = 0;
+      while (b < FUSE_MAX_BUFS && busy[b]) b++;
+      if (b == FUSE_MAX_BUFS) return false;
+      s->buf_of[in->dst] = b;
+      busy[b] = s->last_use[in->dst] > k;
+      in->dst = b;
+    }
+  }
+  return true;
+}
+
+/* ---- the pass over the data ---- */
+
+typedef struct pass {
+  const fuse_scratch_t *s;
+  const ew_loops_t *loops;
+  const dense_ops_t *dense;
+  int64_t n;
+  int n_acc;
+} pass_t;
+
+static inline const float *resolve(const pass_t *ps, float (*bufs)[FUSE_TILE], opnd_t o,
+                                   int64_t off, int *step) {
+  *step = 1;
+  switch (o.kind) {
+    case O_BUF: return bufs[o.idx];
+    case O_EXT: return ps->s->ext_ptr[o.idx] + off;
+    default: *step = 0; return &ps->s->uval[o.idx];
+  }
+}
+
+static void pass_task(void *arg, int64_t t) {
+  const pass_t *ps = arg;
+  const fuse_scratch_t *s = ps->s;
+  float bufs[FUSE_MAX_BUFS][FUSE_TILE];
+  double acc[FUSE_MAX_ACC] = {0};
+  int64_t end = (t + 1) * FUSE_TASK < ps->n ? (t + 1) * FUSE_TASK : ps->n;
+  for (int64_t off = t * FUSE_TASK; off < end; off += FUSE_TILE) {
+    int64_t len = end - off < FUSE_TILE ? end - off : FUSE_TILE;
+    for (int k = 0; k < s->n_prog; k++) {
+      const instr_t *in = &s->prog[k];
+      int sa, sb;
+      const float *a = resolve(ps, bufs, in->a, off, &sa);
+      switch (in->op) {
+        case I_UNARY: ps->loops->unary[in->code][EW_DT_F32](a, bufs[in->dst], len); break;
+        case I_BINARY: {
+          const float *b = resolve(ps, bufs, in->b, off, &sb);
+          ps->loops->binary[in->code][EW_DT_F32](a, b, bufs[in->dst], len, sa, sb);
+          break;
+        }
+        case I_SUM: acc[in->dst] += in->sign * (double)ps->dense->sum_f32(a, len); break;
+        case I_DOT: {
+          const float *b = resolve(ps, bufs, in->b, off, &sb);
+          acc[in->dst] += in->sign * (double)ps->dense->dot_f32(a, b, len);
+          break;
+        }
+        case I_STORE: memcpy(s->out_ptr[in->dst] + off, a, sizeof(float) * (size_t)len); break;
+      }
+    }
+  }
+  for (int i = 0; i < ps->n_acc; i++) s->partial[t * ps->n_acc + i] = acc[i];
+}
+
+/* Outputs of the fused step, before the pass: buffers for varying values, the
+ * uniform ones filled. */
+static bool prepare_outputs(run_t *r) {
+  const fuse_group_t *g = r->g;
+  for (int i = 0; i < g->n_members; i++) {
+    const fuse_member_t *m = &g->members[i];
+    const fval_t *v = &r->s->val[i];
+    if (m->escape < 0) continue;
+    tensor_t *t = kctx_alloc_output(r->c, m->escape, TFM_FLOAT, &v->shape);
+    if (!t) return false;
+    float *d = t->data;
+    r->s->out_ptr[m->escape] = d;
+    if (!v->varying && v->acc < 0)
+      for (int64_t k = 0; k < v->n; k++) d[k] = v->u;
+  }
+  return true;
+}
+
+static void finish_reductions(run_t *r, int64_t n_tasks) {
+  const fuse_group_t *g = r->g;
+  fuse_scratch_t *s = r->s;
+  for (int a = 0; a < s->n_acc; a++) {
+    double sum = 0;
+    for (int64_t t = 0; t < n_tasks; t++) sum += s->partial[t * s->n_acc + a];
+    const fuse_member_t *m = &g->members[s->acc_member[a]];
+    if (m->code == REDUCE_MEAN) sum /= (double)r->n;
+    float result = (float)sum;
+    s->val[s->acc_member[a]].u = result;
+    if (m->escape >= 0) s->out_ptr[m->escape][0] = result;
+  }
+}
+
+/* Returns 1 when the group ran fused, 0 when it does not fit (nothing written),
+ * -1 on an error (status set). */
+static int run_fused(run_t *r) {
+  const fuse_group_t *g = r->g;
+  fuse_scratch_t *s = r->s;
+  s->n_acc = 0;
+  if (!classify_externals(r)) return 0;
+  for (int i = 0; i < g->n_members; i++)
+    if (!classify_member(r, i)) return 0;
+  if (r->n < FUSE_MIN_ELEMENTS) return 0;
+  for (int i = 0; i < g->n_members + g->n_ext; i++) s->uval[i] = s->val[i].u;
+  if (!build_program(r)) return 0;
+  int64_t n_tasks = (r->n + FUSE_TASK - 1) / FUSE_TASK;
+  if (n_tasks * s->n_acc > s->cap_partial) {
+    double *p = mem_realloc(s->partial, sizeof(double) * (size_t)(n_tasks * s->n_acc));
+    if (!p) {
+      status_set(r->c->st, TFM_RESOURCE_EXHAUSTED, "out of memory for a fused pass");
+      return -1;
+    }
+    s->partial = p;
+    s->cap_partial = n_tasks * s->n_acc;
+  }
+  if (!prepare_outputs(r)) return -1;
+  pass_t ps = {.s = s, .loops = r->loops, .dense = dense_ops(), .n = r->n, .n_acc = s->n_acc};
+  pool_parallel_for(n_tasks, pass_task, &ps);
+  finish_reductions(r, n_tasks);
+  return 1;
+}
+
+tfm_code fuse_compute(kctx_t *c) {
+  fuse_group_t *g = *c->state;
+  if (!c->frame) return kctx_error(c, TFM_INTERNAL, "a fused group runs only inside a session");
+  if (pthread_mutex_trylock(&g->busy) != 0) return run_unfused(g, c);
+  if (!g->scratch && !(g->scratch = scratch_new(g))) {
+    pthread_mutex_unlock(&g->busy);
+    return status_set(c->st, TFM_RESOURCE_EXHAUSTED, "out of memory for a fused group");
+  }
+  run_t r = {.g = g, .s = g->scratch, .c = c, .loops = ew_loops_current()};
+  int done = run_fused(&r);
+  pthread_mutex_unlock(&g->busy);
+  if (done < 0) return status_code(c->st);
+  return done ? TFM_OK : run_unfused(g, c);
+}
