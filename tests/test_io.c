@@ -52,6 +52,22 @@ START_TEST(crc32c_paths_agree_with_bitwise_reference_at_every_alignment) {
 }
 END_TEST
 
+/* Long buffers take the three-lane path of the SSE4.2 code (blocks of 6 KiB):
+ * lengths around block multiples, at odd offsets, against the bitwise definition. */
+START_TEST(crc32c_long_buffers_agree_with_bitwise_reference) {
+  static uint8_t buf[40000];
+  for (size_t i = 0; i < sizeof buf; i++) buf[i] = (uint8_t)(i * 2654435761u >> 11);
+  const size_t lens[] = {6143, 6144, 6145, 12288, 12295, 18432 + 5, 39990};
+  for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++)
+    for (size_t off = 0; off < 4; off += 3) {
+      uint32_t want = crc_bitwise(buf + off, lens[k]);
+      ck_assert_uint_eq(crc32c_extend_portable(0, buf + off, lens[k]), want);
+      if (crc32c_have_hw()) ck_assert_uint_eq(crc32c_extend_sse42(0, buf + off, lens[k]), want);
+      ck_assert_uint_eq(crc32c_extend(crc32c(buf + off, 100), buf + off + 100, lens[k] - 100), want);
+    }
+}
+END_TEST
+
 START_TEST(crc32c_extend_continues_a_crc) {
   const char *s = "hello, checkpoint world";
   size_t n = strlen(s);
@@ -186,6 +202,7 @@ Suite *io_checksum_suite(void) {
   TCase *tc = tcase_create("crc32c");
   tcase_add_test(tc, crc32c_matches_published_vectors);
   tcase_add_test(tc, crc32c_paths_agree_with_bitwise_reference_at_every_alignment);
+  tcase_add_test(tc, crc32c_long_buffers_agree_with_bitwise_reference);
   tcase_add_test(tc, crc32c_extend_continues_a_crc);
   tcase_add_test(tc, crc32c_mask_round_trips_and_matches_formula);
   suite_add_tcase(s, tc);
