@@ -58,6 +58,10 @@ typedef struct graph_def_import_options {
 tfm_code graph_def_import(graph_t *g, const void *data, size_t len,
                           const graph_def_import_options_t *opt, tfm_status *st);
 
+/* Whether a serialized message file is protobuf text format (printable ASCII
+ * opening with a field name or '#') rather than binary. */
+bool graph_def_is_text(const uint8_t *data, size_t len);
+
 /* "<prefix>/<name>" (name alone for an empty prefix), mem_alloc'ed; NULL on OOM. */
 char *graph_def_prefixed(const char *prefix, const char *name);
 

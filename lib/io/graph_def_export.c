@@ -67,12 +67,11 @@ static bool shape_to_proto(scratch_t *s, const shape_t *sh, tensorflow_TensorSha
   return true;
 }
 
-/* Where converted values keep what must be released with pb_release. */
+/* One node being converted; tensor attrs come from pbio_tensor_to_proto and are
+ * released with pbio_release (release_tensors), everything else is scratch. */
 typedef struct node_build {
   const node_t *node;
   scratch_t *scratch;
-  tensorflow_TensorProto **tensors; /* protos from pbio_tensor_to_proto */
-  int n_tensors;
   tfm_status *st;
 } node_build_t;
 
@@ -163,9 +162,10 @@ static tfm_code attr_to_proto(node_build_t *b, const char *name, const attr_valu
       return shape_to_proto(b->scratch, &v->u.shape, &p->value.shape) ? TFM_OK : oom(b);
     case ATTR_TENSOR: {
       p->which_value = tensorflow_AttrValue_tensor_tag;
-      if (pbio_tensor_to_proto(v->u.tensor, &p->value.tensor, b->st) != TFM_OK)
+      if (pbio_tensor_to_proto(v->u.tensor, &p->value.tensor, b->st) != TFM_OK) {
+        p->which_value = 0;
         return status_prefix(b->st, "GraphDef: node '%s', attr '%s'", b->node->name, name);
-      b->tensors[b->n_tensors++] = &p->value.tensor;
+      }
       return TFM_OK;
     }
     case ATTR_FUNC: {
@@ -216,15 +216,14 @@ static tfm_code node_to_proto(node_build_t *b, bool add_shapes, tensorflow_NodeD
   bool shapes = add_shapes && n->n_outputs > 0;
   int n_attrs = n->n_attrs + (shapes ? 1 : 0);
   if (n_attrs && !(nd->attr = scratch_alloc(s, (size_t)n_attrs * sizeof *nd->attr))) return oom(b);
-  if (!(b->tensors = scratch_alloc(s, ((size_t)n_attrs + 1) * sizeof *b->tensors))) return oom(b);
   for (int i = 0; i < n->n_attrs; i++) {
     const attr_t *a = &n->attrs[i];
     if (strcmp(a->name, "_output_shapes") == 0) continue; /* written fresh below */
     tensorflow_NodeDef_AttrEntry *e = &nd->attr[nd->attr_count];
     e->key = a->name;
     e->has_value = true;
+    nd->attr_count++; /* counted first: release_tensors sees a converted tensor */
     if (attr_to_proto(b, a->name, &a->value, &e->value) != TFM_OK) return status_code(b->st);
-    nd->attr_count++;
   }
   if (shapes) {
     if ((size_t)n->n_outputs > PBIO_MAX_COUNT) return too_long(b, "_output_shapes", (size_t)n->n_outputs);
@@ -238,8 +237,14 @@ static tfm_code node_to_proto(node_build_t *b, bool add_shapes, tensorflow_NodeD
       if (!shape_to_proto(s, &n->outputs[i].shape, &l->shape[i])) return oom(b);
     l->shape_count = (pb_size_t)n->n_outputs;
   }
-  qsort(nd->attr, nd->attr_count, sizeof *nd->attr, entry_cmp);
+  if (nd->attr_count > 1) qsort(nd->attr, nd->attr_count, sizeof *nd->attr, entry_cmp);
   return TFM_OK;
+}
+
+static void release_tensors(tensorflow_NodeDef *nd) {
+  for (pb_size_t i = 0; i < nd->attr_count; i++)
+    if (nd->attr[i].value.which_value == tensorflow_AttrValue_tensor_tag)
+      pbio_release(tensorflow_TensorProto_fields, &nd->attr[i].value.value.tensor);
 }
 
 tfm_code graph_def_encode(graph_t *g, bool add_shapes, bytebuf_t *out, tfm_status *st) {
@@ -253,7 +258,7 @@ tfm_code graph_def_encode(graph_t *g, bool add_shapes, bytebuf_t *out, tfm_statu
     if (code == TFM_OK)
       code = pbio_encode_submessage(tensorflow_GraphDef_node_tag, tensorflow_NodeDef_fields, &nd, out,
                                     g->nodes[i]->name, st);
-    for (int t = 0; t < b.n_tensors; t++) pbio_release(tensorflow_TensorProto_fields, b.tensors[t]);
+    release_tensors(&nd);
     scratch_reset(&scratch);
   }
   graph_unlock(g);

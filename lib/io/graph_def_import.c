@@ -569,7 +569,7 @@ tfm_code graph_def_import(graph_t *g, const void *data, size_t len,
 /* Protobuf text (what TensorFlow writes as .pbtxt) or binary? Text is printable
  * ASCII opening with a field name or a comment; a binary GraphDef opens with a
  * field tag byte and carries length bytes below 0x09. */
-static bool looks_like_text(const uint8_t *d, size_t n) {
+bool graph_def_is_text(const uint8_t *d, size_t n) {
   size_t i = 0;
   while (i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r')) i++;
   if (i == n || !((d[i] >= 'a' && d[i] <= 'z') || (d[i] >= 'A' && d[i] <= 'Z') || d[i] == '#')) return false;
@@ -602,7 +602,7 @@ TFM_API tfm_code tfm_import_graph_def_file(tfm_graph *g, const char *path, const
   uint8_t *data;
   size_t len;
   if (file_read_all(path, GRAPH_DEF_MAX_FILE, &data, &len, status) != TFM_OK) return status_code(status);
-  tfm_code c = import_bytes(g, data, len, looks_like_text(data, len), prefix, path, status);
+  tfm_code c = import_bytes(g, data, len, graph_def_is_text(data, len), prefix, path, status);
   mem_free(data);
   return c;
 }
