@@ -653,6 +653,88 @@ static tfm_code range_compute(kctx_t *c) {
   return TFM_OK;
 }
 
+/* ---- ShapeN: the shapes of N tensors (TF's gradient code for ConcatV2 uses it) ---- */
+
+static const attr_def_t shape_n_attrs[] = {{"N", ATTR_I, {0}}, T_ATTR_REQUIRED, INDEX_ATTR("out_type"), {NULL}};
+
+static int shape_n_num_outputs(const node_t *n) {
+  int64_t num = node_attr_int(n, "N", -1);
+  return num < 1 || num > 100000 ? -1 : (int)num;
+}
+
+static tfm_code shape_n_infer(node_t *n, tfm_status *st) {
+  tfm_dtype dt;
+  if (out_type_ok(n, &dt, st) != TFM_OK) return TFM_INVALID_ARGUMENT;
+  if (n->n_inputs != n->n_outputs)
+    return node_error(n, st, TFM_INVALID_ARGUMENT, "N = %d but %d inputs", n->n_outputs, n->n_inputs);
+  for (int i = 0; i < n->n_inputs; i++) {
+    const shape_t *in = &n->inputs[i]->shape;
+    n->outputs[i].dtype = dt;
+    n->outputs[i].shape = shape_vector(in->rank >= 0 ? in->rank : -1);
+    if (shape_is_fully_defined(in)) output_set_const(n, i, shape_to_tensor(in, dt));
+  }
+  return TFM_OK;
+}
+
+static tfm_code shape_n_compute(kctx_t *c) {
+  for (int k = 0; k < c->n_in; k++) {
+    const shape_t *s = &c->in[k]->shape;
+    shape_t v = shape_vector(s->rank);
+    tensor_t *out = kctx_alloc_output(c, k, c->node->outputs[k].dtype, &v);
+    if (!out) return status_code(c->st);
+    for (int i = 0; i < s->rank; i++) {
+      if (out->dtype == TFM_INT64) TENSOR_I64(out)[i] = s->dim[i];
+      else TENSOR_I32(out)[i] = (int32_t)s->dim[i];
+    }
+  }
+  return TFM_OK;
+}
+
+/* ---- PlaceholderWithDefault: its input unless fed ---- */
+
+static const attr_def_t placeholder_default_attrs[] = {
+    {"dtype", ATTR_TYPE, {0}},
+    {"shape", ATTR_SHAPE, {0}},
+    {NULL}};
+
+static tfm_code placeholder_default_infer(node_t *n, tfm_status *st) {
+  const output_t *in = n->inputs[0];
+  tfm_dtype dt = (tfm_dtype)node_attr_type(n, "dtype", in->dtype);
+  const attr_value_t *shape = node_attr(n, "shape");
+  char a[SHAPE_STR_MAX], b[SHAPE_STR_MAX];
+  if (dt != in->dtype)
+    return node_error(n, st, TFM_INVALID_ARGUMENT, "dtype %s but the default is %s", dtype_name(dt),
+                      dtype_name(in->dtype));
+  n->outputs[0].dtype = dt;
+  n->outputs[0].shape = shape && shape->kind == ATTR_SHAPE ? shape->u.shape : in->shape;
+  if (!shape_compatible(&in->shape, &n->outputs[0].shape))
+    return node_error(n, st, TFM_INVALID_ARGUMENT, "the default's shape %s is not compatible with %s",
+                      shape_str(&in->shape, a), shape_str(&n->outputs[0].shape, b));
+  /* No build-time value: a feed may replace the default. */
+  return TFM_OK;
+}
+
+/* ---- Snapshot: a copy that later in-place updates of the input do not change ---- */
+
+static tfm_code snapshot_compute(kctx_t *c) {
+  tensor_t *t = tensor_copy(c->in[0], c->st);
+  if (!t) return status_code(c->st);
+  kctx_set_output(c, 0, t);
+  tensor_unref(t);
+  return TFM_OK;
+}
+
+/* ---- PreventGradient: identity whose gradient is an error ---- */
+
+static const attr_def_t prevent_gradient_attrs[] = {
+    T_ATTR_REQUIRED, {"message", ATTR_S, {.kind = ATTR_S, .u.s = {"", 0}}}, {NULL}};
+
+static tfm_code prevent_gradient_grad(grad_ctx_t *g) {
+  const attr_value_t *m = node_attr(g->op, "message");
+  const char *why = m && m->kind == ATTR_S && m->u.s.data ? m->u.s.data : "";
+  return node_error(g->op, g->st, TFM_INVALID_ARGUMENT, "Gradient explicitly disabled. Reason: %s", why);
+}
+
 const op_def_t ops_array[] = {
     {.name = "Const", .n_outputs = 1, .attrs = const_attrs, .infer = const_infer,
      .compute = const_compute, .flags = OP_NO_GRADIENT},
@@ -680,4 +762,12 @@ const op_def_t ops_array[] = {
      .infer = infer_same_as_input0, .compute = ones_like_compute, .flags = OP_NO_GRADIENT},
     {.name = "Range", .n_inputs = 3, .n_outputs = 1, .attrs = range_attrs, .infer = range_infer,
      .compute = range_compute, .flags = OP_NO_GRADIENT},
+    {.name = "ShapeN", .num_outputs = shape_n_num_outputs, .attrs = shape_n_attrs,
+     .infer = shape_n_infer, .compute = shape_n_compute, .flags = OP_NO_GRADIENT | OP_VARIADIC},
+    {.name = "PlaceholderWithDefault", .n_inputs = 1, .n_outputs = 1, .attrs = placeholder_default_attrs,
+     .infer = placeholder_default_infer, .compute = identity_compute, .gradient = identity_grad},
+    {.name = "Snapshot", .n_inputs = 1, .n_outputs = 1, .attrs = t_only_attrs,
+     .infer = infer_same_as_input0, .compute = snapshot_compute, .gradient = identity_grad},
+    {.name = "PreventGradient", .n_inputs = 1, .n_outputs = 1, .attrs = prevent_gradient_attrs,
+     .infer = infer_same_as_input0, .compute = identity_compute, .gradient = prevent_gradient_grad},
     {NULL}};

@@ -262,6 +262,67 @@ static tfm_code sign_grad(grad_ctx_t *g) {
   return grad_done(g, g->dx[0] = gb_unary(g->g, "ZerosLike", g->op->inputs[0], g->st));
 }
 
+/* d log1p(x) = dy / (1 + x) */
+static tfm_code log1p_grad(grad_ctx_t *g) {
+  output_t *x = g->op->inputs[0];
+  if (!g->dy[0]) return TFM_OK;
+  output_t *den = gb_binary(g->g, "AddV2", gb_scalar_like(g->g, 1, x, g->st), x, g->st);
+  return grad_done(g, g->dx[0] = gb_binary(g->g, "RealDiv", g->dy[0], den, g->st));
+}
+
+/* d expm1(x) = dy * exp(x) */
+static tfm_code expm1_grad(grad_ctx_t *g) {
+  if (!g->dy[0]) return TFM_OK;
+  output_t *e = gb_unary(g->g, "Exp", g->op->inputs[0], g->st);
+  return grad_done(g, g->dx[0] = gb_binary(g->g, "Mul", g->dy[0], e, g->st));
+}
+
+static tfm_code sin_grad(grad_ctx_t *g) {
+  if (!g->dy[0]) return TFM_OK;
+  output_t *c = gb_unary(g->g, "Cos", g->op->inputs[0], g->st);
+  return grad_done(g, g->dx[0] = gb_binary(g->g, "Mul", g->dy[0], c, g->st));
+}
+
+static tfm_code cos_grad(grad_ctx_t *g) {
+  if (!g->dy[0]) return TFM_OK;
+  output_t *s = gb_unary(g->g, "Neg", gb_unary(g->g, "Sin", g->op->inputs[0], g->st), g->st);
+  return grad_done(g, g->dx[0] = gb_binary(g->g, "Mul", g->dy[0], s, g->st));
+}
+
+/* ---- L2Loss: sum(x^2) / 2 as a scalar ---- */
+
+static tfm_code l2_loss_infer(node_t *n, tfm_status *st) {
+  tfm_dtype dt = n->inputs[0]->dtype;
+  if (dt != TFM_FLOAT && dt != TFM_DOUBLE)
+    return node_error(n, st, TFM_INVALID_ARGUMENT, "L2Loss is not defined for %s", dtype_name(dt));
+  n->outputs[0].dtype = dt;
+  n->outputs[0].shape = shape_scalar();
+  return TFM_OK;
+}
+
+static tfm_code l2_loss_compute(kctx_t *c) {
+  const tensor_t *x = c->in[0];
+  shape_t s = shape_scalar();
+  tensor_t *out = kctx_alloc_output(c, 0, x->dtype, &s);
+  if (!out) return status_code(c->st);
+  double acc = 0; /* float64 accumulation: float32 sums of many squares lose digits */
+  if (x->dtype == TFM_FLOAT) {
+    const float *v = TENSOR_F32(x);
+    for (int64_t i = 0; i < x->num_elements; i++) acc += (double)v[i] * v[i];
+    TENSOR_F32(out)[0] = (float)(acc / 2);
+  } else {
+    const double *v = TENSOR_F64(x);
+    for (int64_t i = 0; i < x->num_elements; i++) acc += v[i] * v[i];
+    TENSOR_F64(out)[0] = acc / 2;
+  }
+  return TFM_OK;
+}
+
+static tfm_code l2_loss_grad(grad_ctx_t *g) {
+  if (!g->dy[0]) return TFM_OK;
+  return grad_done(g, g->dx[0] = gb_binary(g->g, "Mul", g->op->inputs[0], g->dy[0], g->st));
+}
+
 /* ---- the <Op>Grad helpers of Sqrt, Rsqrt, Reciprocal (inputs y, dy) ---- */
 
 static tfm_code same_shape_binary_infer(node_t *n, tfm_status *st) {
@@ -570,6 +631,31 @@ static tfm_code min_max_grad(grad_ctx_t *g) {
   output_t *count = gb_reduce(gr, "Sum", ind, g->op->inputs[1], true, st);
   output_t *share = gb_binary(gr, "RealDiv", ind, count, st);
   return grad_done(g, g->dx[0] = gb_binary(gr, "Mul", share, d, st));
+}
+
+/* Prod: d/dx_i = the product of the other elements of x_i's group, computed without
+ * dividing by zero: with z zeros in the group and p the product of its non-zero
+ * elements, it is p / x_i when z = 0, p at the zero when z = 1, else 0. */
+static tfm_code prod_grad(grad_ctx_t *g) {
+  reduced_axes_t ra;
+  if (!g->dy[0]) return TFM_OK;
+  if (grad_reduced_axes(g, &ra) != TFM_OK) return status_code(g->st);
+  graph_t *gr = g->g;
+  tfm_status *st = g->st;
+  output_t *x = g->op->inputs[0], *axes = g->op->inputs[1];
+  bool keep = node_attr_bool(g->op, "keep_dims", false);
+  output_t *zero = gb_scalar_like(gr, 0, x, st), *one = gb_scalar_like(gr, 1, x, st);
+  output_t *is_zero = gb_binary(gr, "Equal", x, zero, st);
+  output_t *ones = gb_unary(gr, "OnesLike", x, st), *zeros = gb_unary(gr, "ZerosLike", x, st);
+  output_t *x_nz = gb_select(gr, is_zero, ones, x, st);
+  output_t *p = reduce_grad_tile(g, gb_reduce(gr, "Prod", x_nz, axes, keep, st), &ra);
+  output_t *z = reduce_grad_tile(g, gb_reduce(gr, "Sum", gb_cast(gr, is_zero, x->dtype, st), axes, keep, st), &ra);
+  output_t *no_zero = gb_binary(gr, "Equal", z, zero, st);
+  output_t *one_zero = gb_binary(gr, "Equal", z, one, st);
+  output_t *others = gb_select(gr, no_zero, gb_binary(gr, "RealDiv", p, x_nz, st),
+                               gb_select(gr, one_zero, gb_select(gr, is_zero, p, zeros, st), zeros, st), st);
+  output_t *d = reduce_grad_tile(g, g->dy[0], &ra);
+  return grad_done(g, g->dx[0] = gb_binary(gr, "Mul", d, others, st));
 }
 
 /* tf.reduce_*: the axes constant is "<name>/reduction_indices", the op "<name>". */
@@ -1060,6 +1146,9 @@ TFM_API tfm_output *tfm_add_n(tfm_graph *g, tfm_output *const *xs, int n, const 
 #define GRAD_HELPER(nm, code, grad)                                                                 \
   {.name = nm, .n_inputs = 2, .n_outputs = 1, .attrs = t_attrs, .infer = same_shape_binary_infer,   \
    .compute = binary_compute, .gradient = grad, .ew_class = EW_IS_BINARY, .ew_code = code}
+#define NO_GRAD_UNARY(nm, code)                                                                     \
+  {.name = nm, .n_inputs = 1, .n_outputs = 1, .attrs = t_attrs, .infer = unary_infer,               \
+   .compute = unary_compute, .flags = OP_NO_GRADIENT, .ew_class = EW_IS_UNARY, .ew_code = code}
 #define REDUCTION(nm, code, grad)                                                                   \
   {.name = nm, .n_inputs = 2, .n_outputs = 1, .attrs = reduce_attrs, .infer = reduce_infer,         \
    .compute = reduce_compute, .gradient = grad, .ew_code = code}
@@ -1086,6 +1175,17 @@ const op_def_t ops_math[] = {
     COMPARISON("GreaterEqual", EW_GREATER_EQUAL),
     COMPARISON("Equal", EW_EQUAL),
     COMPARISON("NotEqual", EW_NOT_EQUAL),
+    COMPARISON("LogicalAnd", EW_LOGICAL_AND),
+    COMPARISON("LogicalOr", EW_LOGICAL_OR),
+    NO_GRAD_UNARY("LogicalNot", EW_LOGICAL_NOT),
+    /* Piecewise constant: TensorFlow defines their gradients as none. */
+    NO_GRAD_UNARY("Floor", EW_FLOOR),
+    NO_GRAD_UNARY("Ceil", EW_CEIL),
+    NO_GRAD_UNARY("Round", EW_ROUND),
+    UNARY("Log1p", EW_LOG1P, log1p_grad),
+    UNARY("Expm1", EW_EXPM1, expm1_grad),
+    UNARY("Sin", EW_SIN, sin_grad),
+    UNARY("Cos", EW_COS, cos_grad),
     UNARY("Neg", EW_NEG, neg_grad),
     UNARY("Square", EW_SQUARE, square_grad),
     UNARY("Sqrt", EW_SQRT, sqrt_grad),
@@ -1106,7 +1206,9 @@ const op_def_t ops_math[] = {
     REDUCTION("Mean", REDUCE_MEAN, mean_grad),
     REDUCTION("Max", REDUCE_MAX, min_max_grad),
     REDUCTION("Min", REDUCE_MIN, min_max_grad),
-    REDUCTION("Prod", REDUCE_PROD, NULL),
+    REDUCTION("Prod", REDUCE_PROD, prod_grad),
+    {.name = "L2Loss", .n_inputs = 1, .n_outputs = 1, .attrs = t_attrs, .infer = l2_loss_infer,
+     .compute = l2_loss_compute, .gradient = l2_loss_grad},
     {.name = "ArgMax", .n_inputs = 2, .n_outputs = 1, .attrs = arg_attrs, .infer = arg_infer,
      .compute = arg_compute, .flags = OP_NO_GRADIENT, .ew_code = 1 /* is_max */},
     {.name = "ArgMin", .n_inputs = 2, .n_outputs = 1, .attrs = arg_attrs, .infer = arg_infer,

@@ -62,6 +62,10 @@ void kctx_set_output(kctx_t *c, int i, tensor_t *t);
  * Reshape, ExpandDims, Squeeze. Reuses last run's view header, so a steady-state
  * run allocates nothing. NULL on error (status set, naming the op). */
 tensor_t *kctx_set_output_view(kctx_t *c, int i, tensor_t *base, const shape_t *shape);
+/* Marks output i dead (Switch's branch not taken): ops fed by it do not run. */
+void kctx_set_dead(kctx_t *c, int i);
+/* Whether an input value is dead (only OP_TAKES_DEAD kernels ever see one). */
+bool kctx_is_dead(const tensor_t *t);
 /* Reports an error prefixed with the op's type and name:
  * "MatMul 'dense/MatMul': inner dimensions differ: [8,3] x [4,2]". */
 tfm_code kctx_error(kctx_t *c, tfm_code code, const char *fmt, ...)
@@ -88,7 +92,11 @@ enum {
   OP_REF_INPUT0 = 1 << 2,   /* input 0 must be a variable ref; kernel gets c->ref */
   OP_NO_GRADIENT = 1 << 3,  /* not differentiable: no gradient flows through (Shape,
                                comparisons, ArgMax...); distinct from a missing gradient */
-  OP_VARIADIC = 1 << 4      /* input count is checked by infer() (AddN, SaveV2 ...) */
+  OP_VARIADIC = 1 << 4,     /* input count is checked by infer() (AddN, SaveV2 ...) */
+  OP_DEAD_OUTPUTS = 1 << 5, /* may leave outputs dead (Switch): plans holding it track
+                               deadness, skipping ops with a dead data or control input */
+  OP_TAKES_DEAD = 1 << 6    /* runs while some inputs are dead (Merge); dead only when all
+                               its data inputs or any control input is */
 };
 
 /* Element-wise classification, used by the plan compiler to fuse chains. */
@@ -131,6 +139,7 @@ extern const op_def_t ops_training[];/* ApplyGradientDescent, ApplyMomentum, App
 extern const op_def_t ops_control[]; /* NoOp, StopGradient, control flow helpers */
 extern const op_def_t ops_io[];      /* SaveV2, RestoreV2 (kernels call lib/io) */
 extern const op_def_t ops_parsing[]; /* ParseExample (imported, not run) */
+extern const op_def_t ops_gather[];  /* GatherV2, Gather, UnsortedSegmentSum, DynamicStitch */
 
 /* Reports an error about node n, prefixed with its type and name:
  * "Reshape 'r': cannot reshape 6 elements of [2,3] ('c:0') into [4]". Returns code. */

@@ -97,6 +97,19 @@ tfm_code kctx_error(kctx_t *c, tfm_code code, const char *fmt, ...) {
   return status_set(c->st, code, "%s '%s': %s", c->node->type, c->node->name, msg);
 }
 
+/* ---- dead values (tf.cond) ----
+ * A dead output holds this sentinel for the rest of the run; it is never referenced
+ * or released, and no slot keeps it past the run (execute_with_deadness clears them). */
+static tensor_t dead_value;
+
+void kctx_set_dead(kctx_t *c, int i) {
+  tensor_t *old = c->out[i];
+  c->out[i] = &dead_value;
+  if (old != &dead_value) tensor_unref(old);
+}
+
+bool kctx_is_dead(const tensor_t *t) { return t == &dead_value; }
+
 /* ---- frames ---- */
 
 static void frame_free(const plan_t *p, frame_t *f) {
@@ -107,6 +120,7 @@ static void frame_free(const plan_t *p, frame_t *f) {
   mem_free(f->in);
   mem_free(f->ctx);
   mem_free(f->aliases);
+  mem_free(f->dead_steps);
   mem_free(f);
 }
 
@@ -118,7 +132,8 @@ static frame_t *frame_new(plan_t *p) {
   f->ctx = mem_calloc((size_t)p->n_steps + 1, sizeof *f->ctx);
   f->cap_aliases = p->n_slots;
   f->aliases = mem_calloc((size_t)f->cap_aliases + 1, sizeof *f->aliases);
-  if (!f->values || !f->in || !f->ctx || !f->aliases) {
+  if (p->deadness) f->dead_steps = mem_calloc((size_t)p->n_steps + 1, sizeof *f->dead_steps);
+  if (!f->values || !f->in || !f->ctx || !f->aliases || (p->deadness && !f->dead_steps)) {
     frame_free(p, f);
     return NULL;
   }
@@ -166,6 +181,7 @@ void plan_free(plan_t *p) {
   mem_free(p->steps);
   mem_free(p->srcs);
   mem_free(p->vars);
+  mem_free(p->ctl_srcs);
   mem_free(p);
 }
 
@@ -221,39 +237,84 @@ static tfm_code run_ref_step(session_t *sess, const plan_t *p, const plan_step_t
   return code;
 }
 
-static tfm_code execute(plan_t *p, frame_t *f) {
+/* Runs step k of the plan. */
+static inline tfm_code run_step(plan_t *p, frame_t *f, int k) {
   session_t *sess = p->session;
   tensor_t **values = f->values;
-  for (int k = 0; k < p->n_steps; k++) {
-    const plan_step_t *s = &p->steps[k];
-    kctx_t *c = &f->ctx[k];
-    tensor_t **in = f->in + s->in_base;
-    tfm_code code;
-    if (!s->slow) {
-      if (!s->direct)
-        for (int j = 0; j < s->n_in; j++) in[j] = values[s->in_src[j]];
-      code = s->compute(c);
-    } else {
-      for (int j = 0; j < s->n_in; j++) {
-        int src = s->in_src[j];
-        if (src >= 0) {
-          in[j] = values[src];
-        } else {
-          in[j] = atomic_load(&p->vars[~src]->value);
-          if (!in[j] && !(j == 0 && s->may_init)) return fail_uninitialised(p, s, j, &f->st);
-        }
+  const plan_step_t *s = &p->steps[k];
+  kctx_t *c = &f->ctx[k];
+  tensor_t **in = f->in + s->in_base;
+  tfm_code code;
+  if (!s->slow) {
+    if (!s->direct)
+      for (int j = 0; j < s->n_in; j++) in[j] = values[s->in_src[j]];
+    code = s->compute(c);
+  } else {
+    for (int j = 0; j < s->n_in; j++) {
+      int src = s->in_src[j];
+      if (src >= 0) {
+        in[j] = values[src];
+      } else {
+        in[j] = atomic_load(&p->vars[~src]->value);
+        if (!in[j] && !(j == 0 && s->may_init)) return fail_uninitialised(p, s, j, &f->st);
       }
-      code = s->ref_op ? run_ref_step(sess, p, s, c, in) : s->compute(c);
     }
-    if (code != TFM_OK) {
-      if (f->st.code == TFM_OK) status_set(&f->st, code, "kernel failed");
-      name_the_op(s, &f->st);
-      return code;
-    }
+    code = s->ref_op ? run_ref_step(sess, p, s, c, in) : s->compute(c);
+  }
+  if (code != TFM_OK) {
+    if (f->st.code == TFM_OK) status_set(&f->st, code, "kernel failed");
+    name_the_op(s, &f->st);
+    return code;
+  }
+  for (int i = 0; i < s->n_out; i++)
+    if (!c->out[i])
+      return status_set(&f->st, TFM_INTERNAL, "%s '%s' did not set output %d", s->node->type,
+                        s->node->name, i);
+  return TFM_OK;
+}
+
+/* The walk for plans with a Switch: a step with a dead data or control input is
+ * skipped and its outputs are dead (Merge runs unless all its data inputs are dead).
+ * A dead fetch is an error; no slot keeps the dead sentinel after the run. */
+static tfm_code execute_with_deadness(plan_t *p, frame_t *f) {
+  tensor_t **values = f->values;
+  tfm_code code = TFM_OK;
+  for (int k = 0; k < p->n_steps && code == TFM_OK; k++) {
+    const plan_step_t *s = &p->steps[k];
+    tensor_t **out = values + s->out_base;
     for (int i = 0; i < s->n_out; i++)
-      if (!c->out[i])
-        return status_set(&f->st, TFM_INTERNAL, "%s '%s' did not set output %d", s->node->type,
-                          s->node->name, i);
+      if (out[i] == &dead_value) out[i] = NULL;
+    int n_dead = 0;
+    for (int j = 0; j < s->n_in; j++) n_dead += s->in_src[j] >= 0 && values[s->in_src[j]] == &dead_value;
+    bool dead = n_dead > 0;
+    if (s->node->def->flags & OP_TAKES_DEAD) dead = n_dead == s->n_in;
+    for (int j = 0; j < s->n_ctl && !dead; j++) dead = f->dead_steps[s->ctl_steps[j]];
+    f->dead_steps[k] = dead;
+    if (dead) {
+      for (int i = 0; i < s->n_out; i++) kctx_set_dead(&f->ctx[k], i);
+      continue;
+    }
+    code = run_step(p, f, k);
+  }
+  for (int i = 0; i < p->n_fetches && code == TFM_OK; i++) {
+    int src = p->fetch_src[i];
+    if (src >= 0 && values[src] == &dead_value) {
+      char name[256];
+      code = status_set(&f->st, TFM_INVALID_ARGUMENT,
+                        "fetched '%s' has no value in this run: it is on a branch of a cond "
+                        "(Switch) that was not taken", output_name(p->fetches[i], name, sizeof name));
+    }
+  }
+  for (int i = p->n_feeds; i < p->n_slots; i++)
+    if (values[i] == &dead_value) values[i] = NULL;
+  return code;
+}
+
+static tfm_code execute(plan_t *p, frame_t *f) {
+  if (p->deadness) return execute_with_deadness(p, f);
+  for (int k = 0; k < p->n_steps; k++) {
+    tfm_code code = run_step(p, f, k);
+    if (code != TFM_OK) return code;
   }
   return TFM_OK;
 }

@@ -119,6 +119,37 @@ static tfm_code fail_placeholder(compiler_t *c, const node_t *n) {
                     n->name, dtype_name(o->dtype), shape_str(&o->shape, buf));
 }
 
+/* For plans that track deadness (they hold a Switch): each step's control inputs as
+ * step indices, since a dead control input makes the step dead too. */
+static tfm_code control_steps(compiler_t *c) {
+  plan_t *p = c->p;
+  int total = 0;
+  int *step_of = mem_alloc(((size_t)c->n_nodes + 1) * sizeof *step_of);
+  if (!step_of) return status_set(c->st, TFM_RESOURCE_EXHAUSTED, "out of memory compiling a plan");
+  for (int i = 0; i < c->n_nodes; i++) step_of[i] = -1;
+  for (int k = 0; k < p->n_steps; k++) {
+    step_of[p->steps[k].node->id] = k;
+    total += p->steps[k].node->n_control_inputs;
+  }
+  p->ctl_srcs = mem_calloc((size_t)total + 1, sizeof *p->ctl_srcs);
+  if (!p->ctl_srcs) {
+    mem_free(step_of);
+    return status_set(c->st, TFM_RESOURCE_EXHAUSTED, "out of memory compiling a plan");
+  }
+  int *at = p->ctl_srcs;
+  for (int k = 0; k < p->n_steps; k++) {
+    plan_step_t *s = &p->steps[k];
+    s->ctl_steps = at;
+    for (int j = 0; j < s->node->n_control_inputs; j++) {
+      int from = step_of[s->node->control_inputs[j]->id];
+      if (from >= 0) at[s->n_ctl++] = from;
+    }
+    at += s->n_ctl;
+  }
+  mem_free(step_of);
+  return TFM_OK;
+}
+
 /* Turns c->order into steps and slots. */
 static tfm_code build_steps(compiler_t *c) {
   plan_t *p = c->p;
@@ -134,6 +165,7 @@ static tfm_code build_steps(compiler_t *c) {
                         n->name, n->type);
     c->out_base[n->id] = p->n_slots;
     p->n_slots += n->n_outputs;
+    if (n->def->flags & OP_DEAD_OUTPUTS) p->deadness = true;
     n_in_total += n->n_inputs;
     n_steps++;
   }
@@ -169,7 +201,7 @@ static tfm_code build_steps(compiler_t *c) {
   }
   p->fetch_src = src;
   for (int i = 0; i < p->n_fetches; i++) *src++ = source_of(c, p->fetches[i]);
-  return TFM_OK;
+  return p->deadness ? control_steps(c) : TFM_OK;
 }
 
 static tfm_code compile(compiler_t *c, output_t *const *feeds, output_t *const *fetches,
@@ -199,7 +231,9 @@ static tfm_code compile(compiler_t *c, output_t *const *feeds, output_t *const *
   for (int i = 0; i < p->n_targets; i++)
     if (visit(c, targets[i]) != TFM_OK) return c->st->code;
   if (build_steps(c) != TFM_OK) return c->st->code;
-  return plan_fuse(p, c->st);
+  /* Plans with a Switch run step by step with deadness (its control-input step
+   * indices are those of build_steps): no fusion there. */
+  return p->deadness ? TFM_OK : plan_fuse(p, c->st);
 }
 
 plan_t *plan_compile(session_t *s, output_t *const *feeds, int n_feeds,

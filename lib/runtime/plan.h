@@ -28,6 +28,8 @@ typedef struct plan_step {
                               them in place, nothing to gather */
   bool ref_op;             /* OP_REF_INPUT0 */
   bool may_init;           /* Assign: input 0 may be uninitialised */
+  const int *ctl_steps;    /* with deadness: the steps this one has control inputs from */
+  int n_ctl;
 } plan_step_t;
 
 typedef struct frame {
@@ -39,6 +41,7 @@ typedef struct frame {
                               (this run); released at its end */
   int n_aliases, cap_aliases;
   bool aliases_overflow;   /* more notes than room: walk every slot instead */
+  bool *dead_steps;        /* with deadness: which steps were skipped this run */
   tfm_status st;           /* where kernels report */
 } frame_t;
 
@@ -60,6 +63,9 @@ struct plan {
   int n_vars;
   int n_slots, n_in_total;
   struct fuse_group *fused; /* groups of steps run as one (runtime/fuse.h) */
+  /* tf.cond: the plan holds a Switch, so values may be dead (see kctx_set_dead) */
+  bool deadness;
+  int *ctl_srcs;           /* the steps' ctl_steps */
   /* frames not in use */
   _Atomic(frame_t *) spare;
   pthread_mutex_t frames_lock;
