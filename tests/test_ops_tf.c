@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "op_check.h"
 #include "ops/build.h"
+#include "tfmini/io.h"
 #include "tfmini/train.h"
 
 static tfm_status *st;
@@ -540,6 +542,110 @@ START_TEST(const_and_identity_carry_every_dtype) {
 }
 END_TEST
 
+/* ---- a whole TF 1.10 graph: dropout under tf.cond, trained with Adam ---- */
+
+static tfm_output *by_name(tfm_graph *gr, const char *name) {
+  tfm_output *o = tfm_graph_get_tensor_by_name(gr, name, st);
+  ck_assert_msg(o != NULL, "%s: %s", name, tfm_status_message(st));
+  return o;
+}
+
+static tensor_t *fetch(tfm_session *s, tfm_output *const *feeds, tensor_t *const *vals, int n, tfm_output *y) {
+  tensor_t *v = NULL;
+  ck_assert_msg(tfm_session_run(s, feeds, vals, n, &y, &v, 1, NULL, 0, st) == TFM_OK, "%s", tfm_status_message(st));
+  return v;
+}
+
+START_TEST(tf110_dropout_network_predicts_and_trains) {
+  const char *dir = getenv("TFM_SHARED_DIR");
+  char meta[1024], prefix[1024];
+  snprintf(meta, sizeof meta, "%s/testdata/tf/houseprices_tf1.10/model.ckpt.meta", dir ? dir : "../shared");
+  snprintf(prefix, sizeof prefix, "%s/testdata/tf/houseprices_tf1.10/model.ckpt", dir ? dir : "../shared");
+  if (access(meta, R_OK) != 0) {
+    printf("SKIP: %s absent\n", meta);
+    return;
+  }
+  tfm_graph *gr = tfm_graph_new(st);
+  tfm_saver *saver = tfm_import_meta_graph(gr, meta, NULL, st);
+  ck_assert_msg(saver != NULL, "%s", tfm_status_message(st));
+  tfm_session *s = tfm_session_new(gr, st);
+  ck_assert_int_eq(tfm_saver_restore(saver, s, prefix, st), TFM_OK);
+  /* Placeholder: is_training (bool); Placeholder_1: x [n, 8]; Placeholder_2: y [n]. */
+  enum { N = 4, F = 8 };
+  int64_t dx[2] = {N, F}, dy = N;
+  tfm_tensor *x = tfm_tensor_new(TFM_FLOAT, dx, 2, st), *y = tfm_tensor_new(TFM_FLOAT, &dy, 1, st);
+  tfm_tensor *train = tfm_tensor_new(TFM_BOOL, NULL, 0, st);
+  for (int i = 0; i < N * F; i++) ((float *)tfm_tensor_data(x))[i] = (float)sin(0.7 * i) * 0.5f;
+  for (int i = 0; i < N; i++) ((float *)tfm_tensor_data(y))[i] = 1.0f + 0.25f * (float)i;
+  *(uint8_t *)tfm_tensor_data(train) = 0;
+  tfm_output *feeds[3] = {by_name(gr, "Placeholder"), by_name(gr, "Placeholder_1"), by_name(gr, "Placeholder_2")};
+  tensor_t *vals[3] = {train, x, y};
+  /* Predictions without dropout against a float64 forward pass over the restored
+   * variables: four tanh layers (Variable..Variable_7), then a linear one. */
+  tensor_t *pred = fetch(s, feeds, vals, 3, by_name(gr, "Squeeze"));
+  ck_assert_int_eq(pred->num_elements, N);
+  double h[N][128], next[N][128];
+  int width = F;
+  for (int r = 0; r < N; r++)
+    for (int c = 0; c < F; c++) h[r][c] = ((float *)tfm_tensor_data(x))[r * F + c];
+  for (int layer = 0; layer < 5; layer++) {
+    char wn[32], bn[32];
+    snprintf(wn, sizeof wn, layer ? "Variable_%d:0" : "Variable:0", 2 * layer);
+    snprintf(bn, sizeof bn, "Variable_%d:0", 2 * layer + 1);
+    tensor_t *w = fetch(s, NULL, NULL, 0, by_name(gr, wn)), *b = fetch(s, NULL, NULL, 0, by_name(gr, bn));
+    ck_assert_int_eq(w->shape.dim[0], width);
+    int out = (int)w->shape.dim[1];
+    ck_assert_int_le(out, 128);
+    for (int r = 0; r < N; r++)
+      for (int c = 0; c < out; c++) {
+        double acc = TENSOR_F32(b)[c];
+        for (int k = 0; k < width; k++) acc += h[r][k] * TENSOR_F32(w)[k * out + c];
+        next[r][c] = layer < 4 ? tanh(acc) : acc;
+      }
+    memcpy(h, next, sizeof h);
+    width = out;
+    tensor_unref(w);
+    tensor_unref(b);
+  }
+  ck_assert_int_eq(width, 1);
+  double l2 = 0;
+  for (int r = 0; r < N; r++) {
+    ck_assert_msg(fabs(TENSOR_F32(pred)[r] - h[r][0]) <= 1e-4 * (1 + fabs(h[r][0])), "row %d: %g vs %g", r,
+                  TENSOR_F32(pred)[r], h[r][0]);
+    double e = h[r][0] - ((float *)tfm_tensor_data(y))[r];
+    l2 += e * e / 2;
+  }
+  tensor_unref(pred);
+  tfm_output *loss = by_name(gr, "L2Loss");
+  tensor_t *lv = fetch(s, feeds, vals, 3, loss);
+  ck_assert_msg(fabs(TENSOR_F32(lv)[0] - l2) <= 1e-4 * (1 + l2), "L2Loss %g vs %g", TENSOR_F32(lv)[0], l2);
+  tensor_unref(lv);
+  /* Training steps with TF's own gradient graph (through Merge and Switch): with
+   * dropout on, then off; the loss without dropout goes down. */
+  tfm_op *adam = tfm_graph_get_operation_by_name(gr, "Adam", st);
+  ck_assert_ptr_nonnull(adam);
+  *(uint8_t *)tfm_tensor_data(train) = 1;
+  for (int i = 0; i < 5; i++)
+    ck_assert_msg(tfm_session_run(s, feeds, vals, 3, NULL, NULL, 0, &adam, 1, st) == TFM_OK, "%s",
+                  tfm_status_message(st));
+  *(uint8_t *)tfm_tensor_data(train) = 0;
+  for (int i = 0; i < 30; i++)
+    ck_assert_int_eq(tfm_session_run(s, feeds, vals, 3, NULL, NULL, 0, &adam, 1, st), TFM_OK);
+  lv = fetch(s, feeds, vals, 3, loss);
+  ck_assert_msg(isfinite(TENSOR_F32(lv)[0]) && TENSOR_F32(lv)[0] < l2, "loss %g after training, %g before",
+                TENSOR_F32(lv)[0], l2);
+  printf("ops_tf: TF 1.10 dropout network: L2Loss %.6g restored, %.6g after 35 Adam steps\n", l2,
+         TENSOR_F32(lv)[0]);
+  tensor_unref(lv);
+  tensor_unref(x);
+  tensor_unref(y);
+  tensor_unref(train);
+  tfm_session_delete(s);
+  tfm_saver_delete(saver);
+  tfm_graph_delete(gr);
+}
+END_TEST
+
 /* ---- the registry against TensorFlow's graphs and docs/ops.md ---- */
 
 /* Op types the saver helper (lib/ops/io_ops.c) provides, and tf.Example parsing. */
@@ -682,6 +788,7 @@ static Suite *ops_tf_suite(void) {
   tcase_add_test(tc, cond_deadness_follows_control_edges);
   tcase_add_test(tc, cond_gradient_flows_through_the_branch_taken);
   tcase_add_test(tc, const_and_identity_carry_every_dtype);
+  tcase_add_test(tc, tf110_dropout_network_predicts_and_trains);
   tcase_add_test(tc, every_op_in_tensorflows_reference_graphs_is_registered);
   tcase_add_test(tc, docs_ops_md_lists_the_registry);
   suite_add_tcase(s, tc);

@@ -325,7 +325,8 @@ static tfm_code print_packed(printer_t *pr, const pbs_message_t *m, const pbs_fi
 typedef struct map_entry {
   const occ_t *o;
   occ_t key;
-  size_t seq; /* wire order, to keep the last of equal keys */
+  size_t seq;     /* wire order, to keep the last of equal keys */
+  bool has_value; /* a message value missing on the wire still prints (empty) */
 } map_entry_t;
 
 static const pbs_field_t *sort_key_field; /* the key field during qsort (no qsort_r in C11) */
@@ -366,7 +367,7 @@ static int entry_cmp(const void *pa, const void *pb) {
 static tfm_code print_map(printer_t *pr, const pbs_field_t *f, occ_t *const *list, size_t n,
                           int depth) {
   const pbs_message_t *em = pbs_field_message(f);
-  const pbs_field_t *kf = pbs_field_by_number(em, 1);
+  const pbs_field_t *kf = pbs_field_by_number(em, 1), *vf = pbs_field_by_number(em, 2);
   if (!kf || n == 0) {
     for (size_t i = 0; i < n; i++) {
       tfm_code code = print_nested(pr, f, list[i]->p, list[i]->len, depth);
@@ -385,8 +386,10 @@ static tfm_code print_map(printer_t *pr, const pbs_field_t *f, occ_t *const *lis
     size_t n_inner;
     code = scan(pr, em, list[i]->p, list[i]->len, &inner, &n_inner);
     if (code != TFM_OK) break;
-    for (size_t j = 0; j < n_inner; j++)
+    for (size_t j = 0; j < n_inner; j++) {
       if (inner[j].f == kf) entries[i].key = inner[j];
+      if (inner[j].f == vf) entries[i].has_value = true;
+    }
     mem_free(inner);
   }
   if (code == TFM_OK) {
@@ -395,7 +398,23 @@ static tfm_code print_map(printer_t *pr, const pbs_field_t *f, occ_t *const *lis
     for (size_t i = 0; i < n && code == TFM_OK; i++) {
       sort_key_field = kf;
       if (i + 1 < n && key_cmp(&entries[i], &entries[i + 1]) == 0) continue;
-      code = print_nested(pr, f, entries[i].o->p, entries[i].o->len, depth);
+      if (entries[i].has_value || !vf || vf->type != PBS_MESSAGE) {
+        code = print_nested(pr, f, entries[i].o->p, entries[i].o->len, depth);
+        continue;
+      }
+      /* The entry as protobuf holds it: its key, and the value's default (an empty
+       * message, which text_format prints). */
+      indent(pr, depth);
+      put(pr, f->name);
+      put(pr, " {\n");
+      code = print_message(pr, em, entries[i].o->p, entries[i].o->len, depth + 1);
+      indent(pr, depth + 1);
+      put(pr, vf->name);
+      put(pr, " {\n");
+      indent(pr, depth + 1);
+      put(pr, "}\n");
+      indent(pr, depth);
+      put(pr, "}\n");
     }
   }
   mem_free(entries);
