@@ -14,9 +14,14 @@
  *
  * The model's tensors have names fine_tune looks up: placeholders "x" and "y",
  * variables "m" and "b", the prediction "y_model" and the loss "loss". */
+#ifndef _GNU_SOURCE
+#define _POSIX_C_SOURCE 200809L /* mkdir */
+#endif
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <tfmini/tfmini.h>
 
@@ -55,6 +60,10 @@ int main(int argc, char **argv) {
   }
   if (!dir || steps < 0 || every < 1 || keep < 1) {
     fprintf(stderr, "usage: save_restore DIR [--steps N] [--every N] [--keep N]\n");
+    return EXIT_FAILURE;
+  }
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST) { /* the Saver writes into an existing directory */
+    fprintf(stderr, "save_restore: cannot create %s: %s\n", dir, strerror(errno));
     return EXIT_FAILURE;
   }
   char prefix[4096];

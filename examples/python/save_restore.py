@@ -2,7 +2,7 @@
 fit saved every 1,000 steps with tf.train.Saver(max_to_keep=3), and resumed by the
 next run from tf.train.latest_checkpoint, global step included.
 
-    python3 save_restore.py DIR [STEPS]
+    python3 save_restore.py DIR [STEPS [SAVE_EVERY]]
 
 Two runs of 5,000 steps end where one of 10,000 does (0.29702, -0.86083). The files
 are TensorFlow's own (and the same as examples/save_restore.c writes: either
@@ -15,10 +15,10 @@ import sys
 import tfmini as tf
 
 if len(sys.argv) < 2:
-    sys.exit("usage: save_restore.py DIR [STEPS]")
+    sys.exit("usage: save_restore.py DIR [STEPS [SAVE_EVERY]]")
 checkpoint_dir = sys.argv[1]
 steps = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
-save_every = 1000
+save_every = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
 
 x_data = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
 y_data = [-0.82, -0.94, -0.12, 0.26, 0.39, 0.64, 1.02, 1.00]
