@@ -371,6 +371,269 @@ START_TEST(dynamic_stitch_interleaves_as_tensorflow_documents) {
 }
 END_TEST
 
+/* ---- the helper ops TensorFlow's gradient code emits, against hand-worked values ---- */
+
+static node_t *op2(const char *type, output_t *a, output_t *b, const attr_t *attrs, int n_attrs) {
+  output_t *in[2] = {a, b};
+  return oc_op(g, type, in, b ? 2 : 1, attrs, n_attrs, st);
+}
+
+START_TEST(shape_size_rank_range_fill_and_broadcast_args) {
+  int64_t d[] = {2, 3};
+  output_t *x = const_f64(d, 2, NULL);
+  attr_t i64 = ATTR_TYPE_V("out_type", TFM_INT64);
+  tensor_t *v = run1(&op2("Shape", x, NULL, &i64, 1)->outputs[0]);
+  ck_assert_int_eq(v->dtype, TFM_INT64);
+  expect_values(v, (double[]){2, 3}, 2);
+  tensor_unref(v);
+  v = run1(&op2("Size", x, NULL, NULL, 0)->outputs[0]);
+  expect_values(v, (double[]){6}, 1);
+  tensor_unref(v);
+  v = run1(&op2("Rank", x, NULL, NULL, 0)->outputs[0]);
+  expect_values(v, (double[]){2}, 1);
+  tensor_unref(v);
+  /* Range: ints up, floats by a quarter, down by a negative delta. */
+  const struct {
+    tfm_dtype dt;
+    double start, limit, delta, want[4];
+    int n;
+  } ranges[] = {{TFM_INT32, 1, 10, 3, {1, 4, 7}, 3},
+                {TFM_DOUBLE, 0, 1, 0.25, {0, 0.25, 0.5, 0.75}, 4},
+                {TFM_INT64, 5, 1, -2, {5, 3}, 2}};
+  for (int k = 0; k < 3; k++) {
+    output_t *in[3] = {tfm_scalar(g, ranges[k].start, ranges[k].dt, NULL, st),
+                       tfm_scalar(g, ranges[k].limit, ranges[k].dt, NULL, st),
+                       tfm_scalar(g, ranges[k].delta, ranges[k].dt, NULL, st)};
+    attr_t tidx = ATTR_TYPE_V("Tidx", ranges[k].dt);
+    v = run1(&oc_op(g, "Range", in, 3, &tidx, 1, st)->outputs[0]);
+    ck_assert_int_eq(v->dtype, ranges[k].dt);
+    expect_values(v, ranges[k].want, ranges[k].n);
+    tensor_unref(v);
+  }
+  /* Fill, and its gradient w.r.t. the value: the sum of dy. */
+  int64_t two = 2;
+  output_t *dims = const_i32(&two, 1, (double[]){2, 2});
+  output_t *val = oc_placeholder(g, NULL, 0, "val", st);
+  node_t *fill = op2("Fill", dims, val, NULL, 0);
+  tensor_t *vv = oc_tensor(TFM_DOUBLE, NULL, 0, (double[]){7});
+  v = oc_run(g, &val, &vv, 1, &fill->outputs[0], st);
+  OK();
+  expect_values(v, (double[]){7, 7, 7, 7}, 4);
+  tensor_unref(v);
+  oc_check_gradient(g, fill, 0, &val, &vv, 1, 1e-6);
+  tensor_unref(vv);
+  /* BroadcastGradientArgs([2,1,3], [3]): reduce axis 1 for the first, 0 and 1 for the second. */
+  int64_t three = 3, one = 1;
+  node_t *bga = op2("BroadcastGradientArgs", const_i32(&three, 1, (double[]){2, 1, 3}),
+                    const_i32(&one, 1, (double[]){3}), NULL, 0);
+  v = run1(&bga->outputs[0]);
+  expect_values(v, (double[]){1}, 1);
+  tensor_unref(v);
+  v = run1(&bga->outputs[1]);
+  expect_values(v, (double[]){0, 1}, 2);
+  tensor_unref(v);
+}
+END_TEST
+
+START_TEST(floor_div_mod_real_div_and_comparisons) {
+  int64_t d[] = {4};
+  output_t *a = const_i32(d, 1, (double[]){-7, 7, -7, 6}), *b = const_i32(d, 1, (double[]){2, -2, -2, 3});
+  tensor_t *v = run1(&op2("FloorDiv", a, b, NULL, 0)->outputs[0]);
+  expect_values(v, (double[]){-4, -4, 3, 2}, 4); /* rounds toward -inf */
+  tensor_unref(v);
+  v = run1(&op2("FloorMod", a, b, NULL, 0)->outputs[0]);
+  expect_values(v, (double[]){1, -1, -1, 0}, 4); /* takes the divisor's sign */
+  tensor_unref(v);
+  output_t *fa = const_f64(d, 1, (double[]){-7.5, 7.5, 1, 0}), *fb = const_f64(d, 1, (double[]){2, -2, 4, 3});
+  v = run1(&op2("FloorDiv", fa, fb, NULL, 0)->outputs[0]);
+  expect_values(v, (double[]){-4, -4, 0, 0}, 4);
+  tensor_unref(v);
+  v = run1(&op2("FloorMod", fa, fb, NULL, 0)->outputs[0]);
+  expect_values(v, (double[]){0.5, -0.5, 1, 0}, 4);
+  tensor_unref(v);
+  v = run1(&op2("RealDiv", fa, fb, NULL, 0)->outputs[0]);
+  expect_values(v, (double[]){-3.75, -3.75, 0.25, 0}, 4);
+  tensor_unref(v);
+  v = run1(&op2("Reciprocal", fb, NULL, NULL, 0)->outputs[0]);
+  expect_values(v, (double[]){0.5, -0.5, 0.25, 1.0 / 3}, 4);
+  tensor_unref(v);
+  v = run1(&op2("Neg", fa, NULL, NULL, 0)->outputs[0]);
+  expect_values(v, (double[]){7.5, -7.5, -1, 0}, 4);
+  tensor_unref(v);
+  const struct {
+    const char *type;
+    int want[4];
+  } cmp[] = {{"Equal", {0, 0, 0, 0}}, {"NotEqual", {1, 1, 1, 1}}, {"Greater", {0, 1, 0, 0}},
+             {"GreaterEqual", {0, 1, 0, 0}}, {"Less", {1, 0, 1, 1}}, {"LessEqual", {1, 0, 1, 1}}};
+  for (int k = 0; k < 6; k++) {
+    v = run1(&op2(cmp[k].type, fa, fb, NULL, 0)->outputs[0]);
+    for (int i = 0; i < 4; i++) ck_assert_msg(TENSOR_BOOL(v)[i] == cmp[k].want[i], "%s [%d]", cmp[k].type, i);
+    tensor_unref(v);
+  }
+  /* Select picks from the second input where the condition holds. */
+  node_t *less = op2("Less", fa, fb, NULL, 0);
+  output_t *sin[3] = {&less->outputs[0], fa, fb};
+  v = run1(&oc_op(g, "Select", sin, 3, NULL, 0, st)->outputs[0]);
+  expect_values(v, (double[]){-7.5, -2, 1, 0}, 4);
+  tensor_unref(v);
+  /* Maximum/Minimum split the gradient by which input won (no ties here). */
+  output_t *p[2] = {oc_placeholder(g, d, 1, "p", st), oc_placeholder(g, d, 1, "q", st)};
+  tensor_t *vals[2] = {oc_tensor(TFM_DOUBLE, d, 1, (double[]){1, -2.3, 3, 0.5}),
+                       oc_tensor(TFM_DOUBLE, d, 1, (double[]){0.75, 2, 2.5, -1.25})};
+  oc_check_gradient(g, op2("Maximum", p[0], p[1], NULL, 0), 0, p, vals, 2, 1e-6);
+  oc_check_gradient(g, op2("Minimum", p[0], p[1], NULL, 0), 0, p, vals, 2, 1e-6);
+  oc_check_gradient(g, op2("RealDiv", p[0], p[1], NULL, 0), 0, p, vals, 2, 1e-6);
+  oc_check_gradient(g, op2("FloorMod", p[0], p[1], NULL, 0), 0, p, vals, 2, 1e-6);
+  tensor_unref(vals[0]);
+  tensor_unref(vals[1]);
+}
+END_TEST
+
+START_TEST(cast_between_every_dtype_pair) {
+  const tfm_dtype dts[] = {TFM_FLOAT, TFM_DOUBLE, TFM_INT32, TFM_INT64, TFM_UINT8, TFM_BOOL};
+  const double src[4] = {0, 1, 2.75, 100};
+  int64_t d = 4;
+  for (int i = 0; i < 6; i++)
+    for (int j = 0; j < 6; j++) {
+      output_t *x = tfm_cast(g, const_f64(&d, 1, src), dts[i], NULL, st);
+      output_t *y = tfm_cast(g, x, dts[j], NULL, st);
+      OK();
+      tensor_t *v = run1(y);
+      ck_assert_int_eq(v->dtype, dts[j]);
+      for (int k = 0; k < 4; k++) {
+        /* The value after the first cast (floats keep 2.75, integers truncate, bool is
+         * x != 0), then the second. */
+        double a = src[k];
+        if (dts[i] == TFM_BOOL) a = a != 0;
+        else if (dts[i] != TFM_FLOAT && dts[i] != TFM_DOUBLE) a = trunc(a);
+        double want = dts[j] == TFM_BOOL ? (a != 0) : (dts[j] == TFM_FLOAT || dts[j] == TFM_DOUBLE) ? a : trunc(a);
+        double got = dts[j] == TFM_BOOL ? TENSOR_BOOL(v)[k] : dts[j] == TFM_UINT8 ? TENSOR_U8(v)[k] : oc_at(v, k);
+        ck_assert_msg(got == want, "%s -> %s of %g: %g, want %g", dtype_name(dts[i]), dtype_name(dts[j]), src[k],
+                      got, want);
+      }
+      tensor_unref(v);
+    }
+}
+END_TEST
+
+START_TEST(pack_concat_zeros_ones_like_and_their_gradients) {
+  int64_t d[] = {2, 2};
+  output_t *p[2] = {oc_placeholder(g, d, 2, "a", st), oc_placeholder(g, d, 2, "b", st)};
+  tensor_t *vals[2] = {oc_tensor(TFM_DOUBLE, d, 2, (double[]){1, 2, 3, 4}),
+                       oc_tensor(TFM_DOUBLE, d, 2, (double[]){5, 6, 7, 8})};
+  attr_t pack_attrs[] = {ATTR_I_V("N", 2), ATTR_I_V("axis", 1)};
+  node_t *pack = oc_op(g, "Pack", p, 2, pack_attrs, 2, st);
+  tensor_t *v = oc_run(g, p, vals, 2, &pack->outputs[0], st);
+  OK();
+  expect_values(v, (double[]){1, 2, 5, 6, 3, 4, 7, 8}, 8); /* [2,2,2]: rows side by side */
+  tensor_unref(v);
+  oc_check_gradient(g, pack, 0, p, vals, 2, 1e-6);
+  output_t *cin[3] = {p[0], p[1], tfm_scalar(g, 1, TFM_INT32, NULL, st)};
+  node_t *cat = oc_op(g, "ConcatV2", cin, 3, (attr_t[]){ATTR_I_V("N", 2)}, 1, st);
+  v = oc_run(g, p, vals, 2, &cat->outputs[0], st);
+  OK();
+  expect_values(v, (double[]){1, 2, 5, 6, 3, 4, 7, 8}, 8); /* [2,4] */
+  tensor_unref(v);
+  oc_check_gradient(g, cat, 0, p, vals, 2, 1e-6);
+  int64_t n = 3;
+  output_t *ints = const_i32(&n, 1, (double[]){4, -5, 6});
+  v = run1(&op2("ZerosLike", ints, NULL, NULL, 0)->outputs[0]);
+  ck_assert_int_eq(v->dtype, TFM_INT32);
+  expect_values(v, (double[]){0, 0, 0}, 3);
+  tensor_unref(v);
+  v = run1(&op2("OnesLike", tfm_cast(g, ints, TFM_DOUBLE, NULL, st), NULL, NULL, 0)->outputs[0]);
+  ck_assert_int_eq(v->dtype, TFM_DOUBLE);
+  expect_values(v, (double[]){1, 1, 1}, 3);
+  tensor_unref(v);
+  tensor_unref(vals[0]);
+  tensor_unref(vals[1]);
+}
+END_TEST
+
+START_TEST(old_variable_op_with_assign_add_sub) {
+  /* TF < 1.0 graphs name the variable op "Variable"; same attrs as VariableV2. */
+  int64_t d = 2;
+  shape_t s = shape_vector(2);
+  attr_t vattrs[] = {ATTR_SHAPE_V("shape", s), ATTR_TYPE_V("dtype", TFM_DOUBLE)};
+  node_t *var = graph_add_op(g, "Variable", "v", true, NULL, 0, vattrs, 2, NULL, 0, st);
+  ck_assert_msg(var != NULL, "%s", tfm_status_message(st));
+  node_t *assign = op2("Assign", &var->outputs[0], const_f64(&d, 1, (double[]){1.5, -2}), NULL, 0);
+  node_t *add = op2("AssignAdd", &var->outputs[0], const_f64(&d, 1, (double[]){1, 1}), NULL, 0);
+  node_t *sub = op2("AssignSub", &var->outputs[0], const_f64(&d, 1, (double[]){0.25, 4}), NULL, 0);
+  tfm_session *sess = tfm_session_new(g, st);
+  output_t *vo = &var->outputs[0];
+  tensor_t *v = NULL;
+  ck_assert_int_ne(tfm_session_run(sess, NULL, NULL, 0, &vo, &v, 1, NULL, 0, st), TFM_OK);
+  HAS("uninitialized value v");
+  tfm_op *steps[3] = {assign, add, sub};
+  const double want[3][2] = {{1.5, -2}, {2.5, -1}, {2.25, -5}};
+  for (int k = 0; k < 3; k++) {
+    ck_assert_int_eq(tfm_session_run(sess, NULL, NULL, 0, NULL, NULL, 0, &steps[k], 1, st), TFM_OK);
+    ck_assert_int_eq(tfm_session_run(sess, NULL, NULL, 0, &vo, &v, 1, NULL, 0, st), TFM_OK);
+    expect_values(v, want[k], 2);
+    tensor_unref(v);
+  }
+  /* NoOp with control inputs runs them. */
+  tfm_op *group = graph_add_op(g, "NoOp", "group", true, NULL, 0, NULL, 0, (node_t *[]){add}, 1, st);
+  ck_assert_int_eq(tfm_session_run(sess, NULL, NULL, 0, NULL, NULL, 0, &group, 1, st), TFM_OK);
+  ck_assert_int_eq(tfm_session_run(sess, NULL, NULL, 0, &vo, &v, 1, NULL, 0, st), TFM_OK);
+  expect_values(v, (double[]){3.25, -4}, 2);
+  tensor_unref(v);
+  tfm_session_delete(sess);
+}
+END_TEST
+
+START_TEST(assert_and_check_numerics_stop_a_run_with_the_data) {
+  output_t *x = oc_placeholder(g, NULL, 0, "x", st);
+  output_t *ok = tfm_cast(g, x, TFM_BOOL, NULL, st); /* x != 0 */
+  tensor_t *msg = tensor_new_zeros(TFM_STRING, &(shape_t){.rank = 0}, st);
+  tensor_string_set(msg, 0, "x must be non-zero:", 19, st);
+  int64_t four = 4;
+  output_t *in[3] = {ok, tfm_constant(g, msg, NULL, st), const_f64(&four, 1, (double[]){1, 2, 3, 4})};
+  tensor_unref(msg);
+  attr_t types[] = {ATTR_I_V("summarize", 2)};
+  node_t *as = oc_op(g, "Assert", in, 3, types, 1, st);
+  ck_assert_int_eq(as->n_outputs, 0);
+  tfm_session *sess = tfm_session_new(g, st);
+  for (int k = 0; k < 2; k++) {
+    tensor_t *xv = oc_tensor(TFM_DOUBLE, NULL, 0, (double[]){k ? 0.0 : 2.0});
+    tfm_op *t = as;
+    tfm_code rc = tfm_session_run(sess, &x, &xv, 1, NULL, NULL, 0, &t, 1, st);
+    if (k == 0) {
+      ck_assert_int_eq(rc, TFM_OK);
+    } else {
+      ck_assert_int_eq(rc, TFM_INVALID_ARGUMENT);
+      HAS("Assert 'Assert'");
+      HAS("assertion failed: [x must be non-zero:] [1 2...]");
+    }
+    tensor_unref(xv);
+  }
+  /* CheckNumerics passes finite values through, refuses NaN and Inf, and checks the
+   * gradient on the way back. */
+  attr_t m = ATTR_S_V("message", "logits");
+  node_t *cn = oc_op(g, "CheckNumerics", &x, 1, &m, 1, st);
+  output_t *y = &cn->outputs[0];
+  const double probes[3] = {1.5, NAN, -INFINITY};
+  for (int k = 0; k < 3; k++) {
+    tensor_t *xv = oc_tensor(TFM_DOUBLE, NULL, 0, &probes[k]), *v = NULL;
+    tfm_code rc = tfm_session_run(sess, &x, &xv, 1, &y, &v, 1, NULL, 0, st);
+    if (k == 0) {
+      ck_assert_int_eq(rc, TFM_OK);
+      ck_assert_double_eq(TENSOR_F64(v)[0], 1.5);
+      tensor_unref(v);
+    } else {
+      ck_assert_int_eq(rc, TFM_INVALID_ARGUMENT);
+      HAS(k == 1 ? "logits : Tensor had NaN values" : "logits : Tensor had Inf values");
+    }
+    tensor_unref(xv);
+  }
+  tfm_session_delete(sess);
+  tensor_t *xv = oc_tensor(TFM_DOUBLE, NULL, 0, (double[]){0.5});
+  oc_check_gradient(g, cn, 0, &x, &xv, 1, 1e-9);
+  tensor_unref(xv);
+}
+END_TEST
+
 /* ---- tf.cond: Switch and Merge ---- */
 
 /* y = cond(pred, x * x, sin(x)) built as tf.cond does: Switch per input, pivots
@@ -784,6 +1047,12 @@ static Suite *ops_tf_suite(void) {
   tcase_add_test(tc, gather_v2_picks_along_any_axis);
   tcase_add_test(tc, gather_and_segment_sum_gradients_match_finite_differences);
   tcase_add_test(tc, dynamic_stitch_interleaves_as_tensorflow_documents);
+  tcase_add_test(tc, shape_size_rank_range_fill_and_broadcast_args);
+  tcase_add_test(tc, floor_div_mod_real_div_and_comparisons);
+  tcase_add_test(tc, cast_between_every_dtype_pair);
+  tcase_add_test(tc, pack_concat_zeros_ones_like_and_their_gradients);
+  tcase_add_test(tc, old_variable_op_with_assign_add_sub);
+  tcase_add_test(tc, assert_and_check_numerics_stop_a_run_with_the_data);
   tcase_add_test(tc, cond_runs_only_the_branch_taken);
   tcase_add_test(tc, cond_deadness_follows_control_edges);
   tcase_add_test(tc, cond_gradient_flows_through_the_branch_taken);

@@ -6,6 +6,7 @@
  * together. Shape functions also compute const_value when it is cheap and the
  * inputs are known (Shape of a fully known shape), so that Reshape(x, Shape(y))
  * is known at build time. */
+#include <math.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -724,6 +725,45 @@ static tfm_code snapshot_compute(kctx_t *c) {
   return TFM_OK;
 }
 
+/* ---- CheckNumerics: identity that fails on NaN or infinity ---- */
+
+static const attr_def_t check_numerics_attrs[] = {
+    T_ATTR_REQUIRED, {"message", ATTR_S, {.kind = ATTR_S, .u.s = {"", 0}}}, {NULL}};
+
+static tfm_code check_numerics_infer(node_t *n, tfm_status *st) {
+  tfm_dtype dt = n->inputs[0]->dtype;
+  if (dt != TFM_FLOAT && dt != TFM_DOUBLE)
+    return node_error(n, st, TFM_INVALID_ARGUMENT, "CheckNumerics is not defined for %s", dtype_name(dt));
+  return infer_same_as_input0(n, st);
+}
+
+static tfm_code check_numerics_compute(kctx_t *c) {
+  const tensor_t *x = c->in[0];
+  bool nan = false, inf = false;
+  for (int64_t i = 0; i < x->num_elements; i++) {
+    double v = x->dtype == TFM_FLOAT ? (double)TENSOR_F32(x)[i] : TENSOR_F64(x)[i];
+    nan |= isnan(v) != 0;
+    inf |= isinf(v) != 0;
+  }
+  if (nan || inf) {
+    const attr_value_t *m = node_attr(c->node, "message");
+    return kctx_error(c, TFM_INVALID_ARGUMENT, "%s : Tensor had %s values",
+                      m && m->kind == ATTR_S && m->u.s.data ? m->u.s.data : "",
+                      nan && inf ? "NaN and Inf" : nan ? "NaN" : "Inf");
+  }
+  kctx_set_output(c, 0, c->in[0]);
+  return TFM_OK;
+}
+
+/* As TensorFlow: the gradient is checked too, with a message saying so. */
+static tfm_code check_numerics_grad(grad_ctx_t *g) {
+  if (!g->dy[0]) return TFM_OK;
+  attr_t msg = ATTR_S_V("message", "Not a number (NaN) or infinity (Inf) values detected in gradient.");
+  output_t *d = (output_t *)g->dy[0];
+  g->dx[0] = op_build(g->g, "CheckNumerics", NULL, &d, 1, &msg, 1, g->st);
+  return g->dx[0] ? TFM_OK : status_code(g->st);
+}
+
 /* ---- PreventGradient: identity whose gradient is an error ---- */
 
 static const attr_def_t prevent_gradient_attrs[] = {
@@ -768,6 +808,9 @@ const op_def_t ops_array[] = {
      .infer = placeholder_default_infer, .compute = identity_compute, .gradient = identity_grad},
     {.name = "Snapshot", .n_inputs = 1, .n_outputs = 1, .attrs = t_only_attrs,
      .infer = infer_same_as_input0, .compute = snapshot_compute, .gradient = identity_grad},
+    {.name = "CheckNumerics", .n_inputs = 1, .n_outputs = 1, .attrs = check_numerics_attrs,
+     .infer = check_numerics_infer, .compute = check_numerics_compute, .gradient = check_numerics_grad,
+     .flags = OP_STATEFUL},
     {.name = "PreventGradient", .n_inputs = 1, .n_outputs = 1, .attrs = prevent_gradient_attrs,
      .infer = infer_same_as_input0, .compute = identity_compute, .gradient = prevent_gradient_grad},
     {NULL}};

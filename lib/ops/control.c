@@ -1,8 +1,10 @@
 /* Control ops: NoOp (and tf.group over it), StopGradient, and the two ops of tf.cond:
+ * Assert(condition, data...) stops a run with the data when condition is false.
  * Switch(data, pred) forwards data to output 1 when pred is true, else to output 0,
  * and leaves the other output dead; Merge(inputs...) forwards its one live input.
  * Ops downstream of a dead output are skipped (the executor propagates deadness along
  * data and control edges, Merge excepted), so only the branch taken runs. */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -22,6 +24,55 @@ static tfm_code pass_through(kctx_t *c) {
 }
 
 static const attr_def_t t_attrs[] = {{"T", ATTR_TYPE, {0}}, {NULL}};
+
+/* ---- Assert(condition, data...): fails the run when condition is false ---- */
+
+static const attr_def_t assert_attrs[] = {
+    {"T", ATTR_LIST_TYPE, {.kind = ATTR_LIST_EMPTY}},
+    {"summarize", ATTR_I, {.kind = ATTR_I, .u.i = 3}},
+    {NULL}};
+
+static tfm_code assert_infer(node_t *n, tfm_status *st) {
+  char buf[SHAPE_STR_MAX];
+  if (n->n_inputs < 1) return node_error(n, st, TFM_INVALID_ARGUMENT, "needs a condition");
+  const output_t *c = n->inputs[0];
+  if (c->dtype != TFM_BOOL || c->shape.rank > 0)
+    return node_error(n, st, TFM_INVALID_ARGUMENT, "condition must be a bool scalar, got %s %s",
+                      dtype_name(c->dtype), shape_str(&c->shape, buf));
+  return TFM_OK;
+}
+
+/* Appends at most `summarize` elements of t to msg, as TensorFlow's message lists them. */
+static void append_summary(char *msg, size_t cap, const tensor_t *t, int64_t summarize) {
+  size_t len = strlen(msg);
+  int64_t n = t->num_elements < summarize ? t->num_elements : summarize;
+  len += (size_t)snprintf(msg + len, len < cap ? cap - len : 0, " [");
+  for (int64_t i = 0; i < n && len < cap; i++) {
+    const char *sep = i ? " " : "";
+    switch (t->dtype) {
+    case TFM_STRING: {
+      const tstring_t *s = &TENSOR_STR(t)[i];
+      len += (size_t)snprintf(msg + len, cap - len, "%s%.*s", sep, (int)(s->len > 200 ? 200 : s->len),
+                              s->data ? s->data : "");
+      break;
+    }
+    case TFM_FLOAT: len += (size_t)snprintf(msg + len, cap - len, "%s%g", sep, (double)TENSOR_F32(t)[i]); break;
+    case TFM_DOUBLE: len += (size_t)snprintf(msg + len, cap - len, "%s%g", sep, TENSOR_F64(t)[i]); break;
+    case TFM_BOOL: len += (size_t)snprintf(msg + len, cap - len, "%s%d", sep, TENSOR_BOOL(t)[i]); break;
+    default: len += (size_t)snprintf(msg + len, cap - len, "%s%lld", sep, (long long)tensor_get_i64(t, i)); break;
+    }
+  }
+  if (len < cap) snprintf(msg + len, cap - len, "%s]", t->num_elements > n ? "..." : "");
+}
+
+static tfm_code assert_compute(kctx_t *c) {
+  if (c->in[0]->num_elements != 1) return kctx_error(c, TFM_INVALID_ARGUMENT, "condition must be a scalar");
+  if (TENSOR_BOOL(c->in[0])[0]) return TFM_OK;
+  char msg[STATUS_MSG_MAX / 2] = "";
+  int64_t summarize = node_attr_int(c->node, "summarize", 3);
+  for (int i = 1; i < c->n_in; i++) append_summary(msg, sizeof msg, c->in[i], summarize < 0 ? 3 : summarize);
+  return kctx_error(c, TFM_INVALID_ARGUMENT, "assertion failed:%s", msg);
+}
 
 /* ---- Switch ---- */
 
@@ -160,6 +211,8 @@ const op_def_t ops_control[] = {
     {.name = "NoOp", .compute = noop_compute, .flags = OP_NO_GRADIENT},
     {.name = "StopGradient", .n_inputs = 1, .n_outputs = 1, .attrs = t_attrs,
      .infer = infer_same_as_input0, .compute = pass_through, .flags = OP_NO_GRADIENT},
+    {.name = "Assert", .n_outputs = 0, .attrs = assert_attrs, .infer = assert_infer,
+     .compute = assert_compute, .flags = OP_STATEFUL | OP_NO_GRADIENT | OP_VARIADIC},
     {.name = "Switch", .n_inputs = 2, .n_outputs = 2, .attrs = t_attrs, .infer = switch_infer,
      .compute = switch_compute, .gradient = switch_grad, .flags = OP_DEAD_OUTPUTS},
     {.name = "Merge", .n_outputs = 2, .attrs = merge_attrs, .infer = merge_infer,
