@@ -27,7 +27,7 @@
 /* Elements per tile (a float32 tile is 4 KB) and per pool task (a multiple of
  * the tile). Task boundaries depend only on N: results do not depend on the
  * thread count. */
-#define FUSE_TILE 1024
+#define FUSE_TILE 4096
 #define FUSE_TASK (64 * FUSE_TILE)
 /* Tile buffers one task may use at once (on its stack). */
 #define FUSE_MAX_BUFS 8

@@ -14,6 +14,7 @@
 #include "core/threadpool.h"
 #include "kernels/dense_levels.h"
 #include "kernels/ew_simd.h"
+#include "kernels/fuse_vm.h"
 #include "runtime/fuse.h"
 
 #define FUSE_MAX_ACC 16
@@ -57,6 +58,11 @@ struct fuse_scratch {
   int64_t cap_partial;
   int acc_member[FUSE_MAX_ACC];
   int n_acc;
+  /* the same program for the vector machine, when every op is one it has */
+  vm_op_t *vm;
+  int n_vm, cap_vm;
+  int *uses, *saved;   /* per member: readers of its value; its temp, -1 */
+  int n_tmp, depth, tos_tmp;
 };
 
 void fuse_scratch_free(fuse_scratch_t *s) {
@@ -72,6 +78,9 @@ void fuse_scratch_free(fuse_scratch_t *s) {
   mem_free(s->out_ptr);
   mem_free(s->ext_ptr);
   mem_free(s->partial);
+  mem_free(s->vm);
+  mem_free(s->uses);
+  mem_free(s->saved);
   mem_free(s);
 }
 
@@ -90,8 +99,12 @@ static fuse_scratch_t *scratch_new(const fuse_group_t *g) {
   s->buf_of = mem_calloc(nv, sizeof *s->buf_of);
   s->out_ptr = mem_calloc((size_t)g->n_escapes + 1, sizeof *s->out_ptr);
   s->ext_ptr = mem_calloc((size_t)g->n_ext + 1, sizeof *s->ext_ptr);
+  s->cap_vm = 4 * g->n_members + 8;
+  s->vm = mem_calloc((size_t)s->cap_vm, sizeof *s->vm);
+  s->uses = mem_calloc(nv, sizeof *s->uses);
+  s->saved = mem_calloc(nv, sizeof *s->saved);
   if (!s->val || !s->uval || !s->prog || !s->dot_fold || !s->neg_fold || !s->live || !s->last_use ||
-      !s->buf_of || !s->out_ptr || !s->ext_ptr) {
+      !s->buf_of || !s->out_ptr || !s->ext_ptr || !s->vm || !s->uses || !s->saved) {
     fuse_scratch_free(s);
     return NULL;
   }
@@ -427,10 +440,177 @@ static bool build_program(run_t *r) {
   return true;
 }
 
+/* ---- the same program for the vector machine ---- */
+
+/* Appends op, with two peepholes: a temp reloaded while the tos still holds it
+ * is not reloaded, and a Mul by a single value followed by an Add of one becomes
+ * one affine op (the same two roundings). */
+static bool vm_emit(fuse_scratch_t *s, vm_op_t op) {
+  if (op.op == VM_LOAD_TMP && s->tos_tmp == op.arg) return true;
+  int add0 = VM_BIN(VM_SRC_UNI, VB_ADD, 0), mul0 = VM_BIN(VM_SRC_UNI, VB_MUL, 0);
+  if ((op.op == add0 || op.op == add0 + 1) && s->n_vm > 0 &&
+      (s->vm[s->n_vm - 1].op == mul0 || s->vm[s->n_vm - 1].op == mul0 + 1)) {
+    vm_op_t *prev = &s->vm[s->n_vm - 1];
+    *prev = (vm_op_t){.op = VM_AFFINE, .arg = prev->arg, .arg2 = op.arg};
+    s->tos_tmp = -1;
+    return true;
+  }
+  if (s->n_vm >= s->cap_vm) return false;
+  s->vm[s->n_vm++] = op;
+  if (op.op == VM_SAVE_TMP) s->tos_tmp = op.arg;
+  else if (op.op != VM_PUSH && !(op.op >= VM_ACC && op.op <= VM_ACC_MUL_TMP) && op.op != VM_STORE)
+    s->tos_tmp = -1;
+  return true;
+}
+
+/* The machine's code for member m's op; -1 when it has none. Unary ops return
+ * their opcode, binary ones a vm_code_t. */
+static int vm_code_of(const fuse_member_t *m) {
+  if (m->kind == FK_UNARY) {
+    if (m->code == EW_NEG) return VM_NEG;
+    if (m->code == EW_SQUARE) return VM_SQUARE;
+    return -1;
+  }
+  switch (m->code) {
+    case EW_ADD: return VB_ADD;
+    case EW_SUB: return VB_SUB;
+    case EW_MUL: return VB_MUL;
+    case EW_DIV: return VB_DIV;
+    case EW_SQUARED_DIFF: return VB_SQUARED_DIFF;
+    default: return -1;
+  }
+}
+
+static vm_op_t vm_op(int op, int arg) { return (vm_op_t){.op = (uint8_t)op, .arg = (int16_t)arg}; }
+
+static bool vm_gen(run_t *r, int root);
+
+/* At hand without computing: an input, or a value kept in a temp. */
+static bool vm_at_hand(const fuse_scratch_t *s, int root) { return root < 0 || s->saved[root] >= 0; }
+
+/* acc += the value of `root`, folding a square or a product with a value at
+ * hand into the accumulation when nothing else reads it. */
+static bool vm_accumulate(run_t *r, int root, int acc) {
+  fuse_scratch_t *s = r->s;
+  if (root >= 0 && s->saved[root] < 0 && s->uses[root] == 1) {
+    const fuse_member_t *p = &r->g->members[root];
+    if (p->kind == FK_UNARY && p->code == EW_SQUARE)
+      return vm_gen(r, val_of(r, p->op[0])->root) && vm_emit(s, vm_op(VM_ACC_SQ, acc));
+    if (p->kind == FK_BINARY && p->code == EW_MUL) {
+      const fval_t *a = val_of(r, p->op[0]), *b = val_of(r, p->op[1]);
+      if (a->varying && b->varying && (vm_at_hand(s, a->root) || vm_at_hand(s, b->root))) {
+        if (!vm_at_hand(s, b->root)) {
+          const fval_t *t = a;
+          a = b;
+          b = t;
+        }
+        if (!vm_gen(r, a->root)) return false;
+        vm_op_t op = b->root < 0 ? vm_op(VM_ACC_MUL_EXT, acc) : vm_op(VM_ACC_MUL_TMP, acc);
+        op.arg2 = (int16_t)(b->root < 0 ? ~b->root : s->saved[b->root]);
+        return vm_emit(s, op);
+      }
+    }
+  }
+  return vm_gen(r, root) && vm_emit(s, vm_op(VM_ACC, acc));
+}
+
+/* Emits ops leaving the value of varying member (or ~external) `root` in tos. */
+static bool vm_gen(run_t *r, int root) {
+  fuse_scratch_t *s = r->s;
+  if (root < 0) return vm_emit(s, vm_op(VM_LOAD_EXT, ~root));
+  if (s->saved[root] >= 0) return vm_emit(s, vm_op(VM_LOAD_TMP, s->saved[root]));
+  const fuse_member_t *m = &r->g->members[root];
+  int code = vm_code_of(m);
+  if (code < 0) return false;
+  const fval_t *a = val_of(r, m->op[0]);
+  if (m->kind == FK_UNARY) {
+    if (!vm_gen(r, a->root) || !vm_emit(s, vm_op(code, 0))) return false;
+  } else {
+    const fval_t *b = val_of(r, m->op[1]);
+    int M = r->g->n_members;
+    if (!b->varying || !a->varying) {
+      const fval_t *v = a->varying ? a : b;
+      int u = a->varying ? m->op[1] : m->op[0];
+      if (!vm_gen(r, v->root) ||
+          !vm_emit(s, vm_op(VM_BIN(VM_SRC_UNI, code, !a->varying), u >= 0 ? u : M + ~u)))
+        return false;
+    } else if ((a->root < 0 || s->saved[a->root] >= 0) && b->root >= 0 && s->saved[b->root] < 0) {
+      /* a is at hand, b is not: compute b, then a op tos */
+      bool ext = a->root < 0;
+      if (!vm_gen(r, b->root) ||
+          !vm_emit(s, vm_op(VM_BIN(ext ? VM_SRC_EXT : VM_SRC_TMP, code, 1),
+                            ext ? ~a->root : s->saved[a->root])))
+        return false;
+    } else if (!vm_gen(r, a->root)) {
+      return false;
+    } else if (b->root < 0) {
+      if (!vm_emit(s, vm_op(VM_BIN(VM_SRC_EXT, code, 0), ~b->root))) return false;
+    } else if (s->saved[b->root] >= 0) {
+      if (!vm_emit(s, vm_op(VM_BIN(VM_SRC_TMP, code, 0), s->saved[b->root]))) return false;
+    } else {
+      if (++s->depth > FUSE_VM_MAX_STACK) return false;
+      if (!vm_emit(s, vm_op(VM_PUSH, 0)) || !vm_gen(r, b->root) ||
+          !vm_emit(s, vm_op(VM_BIN(VM_SRC_STACK, code, 1), 0)))
+        return false;
+      s->depth--;
+    }
+  }
+  if (s->uses[root] > 1) { /* read again later: keep it */
+    if (s->n_tmp >= FUSE_VM_MAX_TMP) return false;
+    s->saved[root] = s->n_tmp++;
+    return vm_emit(s, vm_op(VM_SAVE_TMP, s->saved[root]));
+  }
+  return true;
+}
+
+/* Counts the readers of each varying value, then emits one statement per
+ * reduction and per value written out. False when an op is not one the machine
+ * has or the temps run out: the tile program runs instead. */
+static bool build_vm_program(run_t *r) {
+  const fuse_group_t *g = r->g;
+  fuse_scratch_t *s = r->s;
+  int M = g->n_members;
+  s->n_vm = s->n_tmp = s->depth = 0;
+  s->tos_tmp = -1;
+  if (g->n_ext > FUSE_VM_MAX_EXT || g->n_escapes > FUSE_VM_MAX_OUT || s->n_acc > FUSE_VM_MAX_ACC)
+    return false;
+  for (int i = 0; i < M; i++) {
+    s->uses[i] = 0;
+    s->saved[i] = -1;
+  }
+  for (int i = 0; i < M; i++) {
+    const fuse_member_t *m = &g->members[i];
+    const fval_t *v = &s->val[i];
+    if (!s->live[i]) continue;
+    bool computes = v->varying && v->root == i;
+    if (computes || v->acc >= 0)
+      for (int j = 0; j < m->n_ops; j++) {
+        const fval_t *o = val_of(r, m->op[j]);
+        if (o->varying && o->root >= 0) s->uses[o->root]++;
+      }
+    if (m->escape >= 0 && v->varying && v->root >= 0) s->uses[v->root]++;
+  }
+  for (int i = 0; i < M; i++) {
+    const fuse_member_t *m = &g->members[i];
+    const fval_t *v = &s->val[i];
+    if (!s->live[i]) continue;
+    if (v->acc >= 0) {
+      if (!vm_accumulate(r, val_of(r, m->op[0])->root, v->acc)) return false;
+    }
+    if (m->escape >= 0 && v->varying) {
+      if (!vm_gen(r, v->root) || !vm_emit(s, vm_op(VM_STORE, m->escape)))
+        return false;
+    }
+  }
+  return true;
+}
+
 /* ---- the pass over the data ---- */
 
 typedef struct pass {
   const fuse_scratch_t *s;
+  fuse_vm_fn vm;        /* NULL: the tile program */
+  int n_ext, n_out;
   const ew_loops_t *loops;
   const dense_ops_t *dense;
   int64_t n;
@@ -455,6 +635,11 @@ static void pass_task(void *arg, int64_t t) {
   int64_t end = (t + 1) * FUSE_TASK < ps->n ? (t + 1) * FUSE_TASK : ps->n;
   for (int64_t off = t * FUSE_TASK; off < end; off += FUSE_TILE) {
     int64_t len = end - off < FUSE_TILE ? end - off : FUSE_TILE;
+    if (ps->vm) {
+      ps->vm(s->vm, s->n_vm, s->ext_ptr, ps->n_ext, s->uval, s->out_ptr, ps->n_out, off, len,
+             ps->n_acc, acc);
+      continue;
+    }
     for (int k = 0; k < s->n_prog; k++) {
       const instr_t *in = &s->prog[k];
       int sa, sb;
@@ -522,7 +707,9 @@ static int run_fused(run_t *r) {
     if (!classify_member(r, i)) return 0;
   if (r->n < FUSE_MIN_ELEMENTS) return 0;
   for (int i = 0; i < g->n_members + g->n_ext; i++) s->uval[i] = s->val[i].u;
-  if (!build_program(r)) return 0;
+  bool tiles_ok = build_program(r); /* also decides which members are live */
+  bool use_vm = build_vm_program(r);
+  if (!tiles_ok && !use_vm) return 0;
   int64_t n_tasks = (r->n + FUSE_TASK - 1) / FUSE_TASK;
   if (n_tasks * s->n_acc > s->cap_partial) {
     double *p = mem_realloc(s->partial, sizeof(double) * (size_t)(n_tasks * s->n_acc));
@@ -534,7 +721,8 @@ static int run_fused(run_t *r) {
     s->cap_partial = n_tasks * s->n_acc;
   }
   if (!prepare_outputs(r)) return -1;
-  pass_t ps = {.s = s, .loops = r->loops, .dense = dense_ops(), .n = r->n, .n_acc = s->n_acc};
+  pass_t ps = {.s = s, .vm = use_vm ? fuse_vm_current() : NULL, .n_ext = g->n_ext,
+               .n_out = g->n_escapes, .loops = r->loops, .dense = dense_ops(), .n = r->n, .n_acc = s->n_acc};
   pool_parallel_for(n_tasks, pass_task, &ps);
   finish_reductions(r, n_tasks);
   return 1;
