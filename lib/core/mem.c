@@ -15,19 +15,33 @@ static _Atomic uint64_t alloc_count;
 static _Atomic int64_t bytes_in_use;
 static _Atomic uint64_t fail_at;  /* allocation number that fails; 0 = never */
 static _Atomic int fail_sticky;
+/* Failed allocations of this thread (injected or real), see mem_thread_failures. */
+static _Thread_local uint64_t thread_failures;
+
+/* Called when an injected failure happens: a place for a debugger's breakpoint
+ * (`break mem_injected_failure`) when a sweep reports a caller that mishandles it. */
+__attribute__((noinline)) static int mem_injected_failure(void) {
+  __asm__ volatile("");
+  return 1;
+}
+
+uint64_t mem_thread_failures(void) { return thread_failures; }
 
 static int should_fail(void) {
   uint64_t n = atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed) + 1;
   uint64_t at = atomic_load_explicit(&fail_at, memory_order_relaxed);
   if (at == 0) return 0;
-  if (n == at) return 1;
-  return n > at && atomic_load_explicit(&fail_sticky, memory_order_relaxed);
+  if (n == at) return mem_injected_failure();
+  return n > at && atomic_load_explicit(&fail_sticky, memory_order_relaxed) && mem_injected_failure();
 }
 
 void *mem_alloc(size_t size) {
-  if (should_fail() || size > SIZE_MAX - SMALL_HEADER) return NULL;
-  unsigned char *p = malloc(size + SMALL_HEADER);
-  if (!p) return NULL;
+  unsigned char *p = NULL;
+  if (!should_fail() && size <= SIZE_MAX - SMALL_HEADER) p = malloc(size + SMALL_HEADER);
+  if (!p) {
+    thread_failures++;
+    return NULL;
+  }
   memcpy(p, &size, sizeof size);
   atomic_fetch_add_explicit(&bytes_in_use, (int64_t)size, memory_order_relaxed);
   return p + SMALL_HEADER;
@@ -35,7 +49,10 @@ void *mem_alloc(size_t size) {
 
 void *mem_calloc(size_t count, size_t size) {
   size_t total;
-  if (mem_mul_overflows(count, size, &total)) return NULL;
+  if (mem_mul_overflows(count, size, &total)) {
+    thread_failures++;
+    return NULL;
+  }
   void *p = mem_alloc(total);
   if (p) memset(p, 0, total);
   return p;
@@ -43,12 +60,15 @@ void *mem_calloc(size_t count, size_t size) {
 
 void *mem_realloc(void *ptr, size_t size) {
   if (!ptr) return mem_alloc(size);
-  if (should_fail() || size > SIZE_MAX - SMALL_HEADER) return NULL;
   unsigned char *base = (unsigned char *)ptr - SMALL_HEADER;
   size_t old;
   memcpy(&old, base, sizeof old);
-  unsigned char *p = realloc(base, size + SMALL_HEADER);
-  if (!p) return NULL;
+  unsigned char *p = NULL;
+  if (!should_fail() && size <= SIZE_MAX - SMALL_HEADER) p = realloc(base, size + SMALL_HEADER);
+  if (!p) {
+    thread_failures++;
+    return NULL;
+  }
   memcpy(p, &size, sizeof size);
   atomic_fetch_add_explicit(&bytes_in_use, (int64_t)size - (int64_t)old, memory_order_relaxed);
   return p + SMALL_HEADER;
@@ -64,10 +84,13 @@ void mem_free(void *ptr) {
 }
 
 void *mem_alloc_aligned(size_t size) {
-  if (should_fail() || size > SIZE_MAX - MEM_ALIGN) return NULL;
   void *base = NULL;
   /* The header takes a whole alignment unit so the payload stays aligned. */
-  if (posix_memalign(&base, MEM_ALIGN, size + MEM_ALIGN) != 0) return NULL;
+  if (should_fail() || size > SIZE_MAX - MEM_ALIGN ||
+      posix_memalign(&base, MEM_ALIGN, size + MEM_ALIGN) != 0) {
+    thread_failures++;
+    return NULL;
+  }
   memcpy(base, &size, sizeof size);
   atomic_fetch_add_explicit(&bytes_in_use, (int64_t)size, memory_order_relaxed);
   return (unsigned char *)base + MEM_ALIGN;

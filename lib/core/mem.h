@@ -22,6 +22,11 @@ void mem_free_aligned(void *ptr);
 char *mem_strdup(const char *s);
 char *mem_strndup(const char *s, size_t n);
 
+/* How many allocations of the calling thread have failed so far (injected or
+ * real). A builder that chains calls can compare it before and after to report
+ * RESOURCE_EXHAUSTED even when a later successful call reset the status. */
+uint64_t mem_thread_failures(void);
+
 /* a*b into *out, false on size_t overflow. */
 static inline int mem_mul_overflows(size_t a, size_t b, size_t *out) {
   return __builtin_mul_overflow(a, b, out);

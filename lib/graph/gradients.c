@@ -103,9 +103,11 @@ static tfm_code mark_between(walk_t *w, output_t *const *ys, int n_ys, output_t 
 static output_t *default_grad_y(walk_t *w, output_t *y, int i) {
   char name[32];
   snprintf(name, sizeof name, "grad_ys_%d", i);
+  /* One at a time: a later success would reset the status of an earlier failure. */
   output_t *shape = tfm_shape(w->g, y, "Shape", w->st);
+  if (!shape) return NULL;
   output_t *one = tfm_scalar(w->g, 1.0, y->dtype, name, w->st);
-  if (!shape || !one) return NULL;
+  if (!one) return NULL;
   return tfm_fill(w->g, shape, one, "Fill", w->st);
 }
 
@@ -177,9 +179,14 @@ static tfm_code backprop_op(walk_t *w, node_t *node, bool gate) {
   mem_free(scope);
   if (rc != TFM_OK) return rc;
   grad_ctx_t ctx = {.g = w->g, .op = node, .dy = dy, .n_dy = n_out, .dx = dx, .n_dx = n_in, .st = w->st};
+  uint64_t failures = mem_thread_failures();
   rc = node->def->gradient(&ctx);
   if (rc == TFM_OK && gate) rc = gate_grads(w, dx, n_in);
   graph_pop_name_scope(w->g, NULL);
+  /* Gradient functions chain builders; a success after a failed allocation resets
+   * the status, so the failure is recognised here. */
+  if (rc != TFM_OK && mem_thread_failures() != failures)
+    rc = status_set(w->st, TFM_RESOURCE_EXHAUSTED, "out of memory");
   if (rc != TFM_OK) {
     if (status_code(w->st) == TFM_OK) status_set(w->st, rc, "gradient failed");
     return status_prefix(w->st, "gradient of %s '%s'", node->type, node->name);
@@ -242,7 +249,9 @@ tfm_code gradients_build(graph_t *g, output_t *const *ys, int n_ys, output_t *co
 
   for (int i = 0; i < n_ys && rc == TFM_OK; i++) {
     output_t *gy = grad_ys && grad_ys[i] ? grad_ys[i] : default_grad_y(&w, ys[i], i);
-    rc = gy ? list_push(&w, ys[i], gy) : (status_code(st) != TFM_OK ? st->code : TFM_INTERNAL);
+    rc = gy ? list_push(&w, ys[i], gy)
+            : status_code(st) != TFM_OK ? st->code
+                                        : status_set(st, TFM_INTERNAL, "gradients: no initial gradient");
   }
   for (int id = w.n_nodes - 1; id >= 0 && rc == TFM_OK; id--)
     if (w.between[id]) rc = backprop_op(&w, g->nodes[id], gate);

@@ -182,6 +182,7 @@ static tfm_code push_timestamp(checkpoint_state_t *cs, double v, tfm_status *st)
 tfm_code checkpoint_state_parse(const char *text, size_t len, const char *name,
                                 checkpoint_state_t *cs, tfm_status *st) {
   *cs = (checkpoint_state_t)CHECKPOINT_STATE_INIT;
+  if (!text) text = "", len = 0; /* an empty buffer may come as NULL */
   lexer_t lx = {text, text + len, name, 1, st};
   bool seen_model = false, seen_last = false;
   tfm_code code = TFM_OK;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,31 @@
 #include <unistd.h>
 
 #include "core/mem.h"
+#include "tfmini/debug.h"
+
+/* Failure injection for tests (tfm_debug_fail_file_op_after): the library's
+ * writes, fsyncs and renames are counted, and the chosen one fails with errno set
+ * as the OS would. */
+static _Atomic uint64_t file_ops;
+static _Atomic uint64_t file_fail_at; /* 0 = never */
+static _Atomic int file_fail_errno;
+
+int file_debug_should_fail(void) {
+  uint64_t n = atomic_fetch_add_explicit(&file_ops, 1, memory_order_relaxed) + 1;
+  uint64_t at = atomic_load_explicit(&file_fail_at, memory_order_relaxed);
+  if (at == 0 || n != at) return 0;
+  errno = atomic_load_explicit(&file_fail_errno, memory_order_relaxed);
+  return 1;
+}
+
+TFM_API uint64_t tfm_debug_file_op_count(void) {
+  return atomic_load_explicit(&file_ops, memory_order_relaxed);
+}
+
+TFM_API void tfm_debug_fail_file_op_after(uint64_t nth, int err) {
+  atomic_store(&file_fail_errno, err ? err : EIO);
+  atomic_store(&file_fail_at, nth ? atomic_load(&file_ops) + nth : 0);
+}
 
 static tfm_code errno_status(tfm_status *st, int err, const char *what, const char *path) {
   tfm_code code = err == ENOENT ? TFM_NOT_FOUND
@@ -105,7 +131,7 @@ tfm_code file_tmp_open(file_tmp_t *f, const char *final_path, tfm_status *st) {
 tfm_code file_tmp_write(file_tmp_t *f, const void *data, size_t n, tfm_status *st) {
   const uint8_t *p = data;
   while (n > 0) {
-    ssize_t w = write(f->fd, p, n);
+    ssize_t w = file_debug_should_fail() ? -1 : write(f->fd, p, n);
     if (w < 0 && errno == EINTR) continue;
     if (w < 0) return errno_status(st, errno, "cannot write", f->tmp_path);
     p += w;
@@ -115,7 +141,8 @@ tfm_code file_tmp_write(file_tmp_t *f, const void *data, size_t n, tfm_status *s
 }
 
 tfm_code file_tmp_sync(file_tmp_t *f, tfm_status *st) {
-  if (fsync(f->fd) != 0) return errno_status(st, errno, "cannot fsync", f->tmp_path);
+  if (file_debug_should_fail() || fsync(f->fd) != 0)
+    return errno_status(st, errno, "cannot fsync", f->tmp_path);
   int r = close(f->fd);
   f->fd = -1;
   if (r != 0) return errno_status(st, errno, "cannot close", f->tmp_path);
@@ -123,7 +150,7 @@ tfm_code file_tmp_sync(file_tmp_t *f, tfm_status *st) {
 }
 
 tfm_code file_tmp_rename(file_tmp_t *f, tfm_status *st) {
-  if (rename(f->tmp_path, f->final_path) != 0)
+  if (file_debug_should_fail() || rename(f->tmp_path, f->final_path) != 0)
     return errno_status(st, errno, "cannot rename a temporary file to", f->final_path);
   mem_free(f->tmp_path);
   f->tmp_path = NULL;
@@ -150,7 +177,8 @@ tfm_code file_sync_dir(const char *path, tfm_status *st) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno_status(st, errno, "cannot open directory", dir);
   tfm_code code = TFM_OK;
-  if (fsync(fd) != 0 && errno != EINVAL) code = errno_status(st, errno, "cannot fsync directory", dir);
+  if ((file_debug_should_fail() || fsync(fd) != 0) && errno != EINVAL)
+    code = errno_status(st, errno, "cannot fsync directory", dir);
   close(fd);
   return code;
 }

@@ -36,6 +36,11 @@ void file_tmp_discard(file_tmp_t *f);
 /* fsync of the directory holding `path`, making renames in it durable. */
 tfm_code file_sync_dir(const char *path, tfm_status *st);
 
+/* For tests: true (with errno set) when the library's next write/fsync/rename is
+ * the one tfm_debug_fail_file_op_after chose to fail; counts the operation.
+ * Writers outside this file call it before each such system call. */
+int file_debug_should_fail(void);
+
 /* Writes data to path atomically (all of the above in one call). */
 tfm_code file_write_atomic(const char *path, const void *data, size_t n, tfm_status *st);
 

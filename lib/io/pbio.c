@@ -112,6 +112,7 @@ tfm_code pbio_encode(const pb_msgdesc_t *type, const void *msg, bytebuf_t *out,
   size_t size;
   if (!pb_get_encoded_size(&size, type, msg))
     return status_set(st, TFM_INVALID_ARGUMENT, "%s: cannot encode the protobuf message", what);
+  if (size == 0) return TFM_OK; /* an empty message; out->data may still be NULL */
   if (!bytebuf_reserve(out, size))
     return status_set(st, TFM_RESOURCE_EXHAUSTED, "%s: out of memory for %zu encoded bytes", what,
                       size);

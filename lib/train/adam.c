@@ -67,12 +67,16 @@ static node_t *adam_apply(tfm_optimizer *opt, graph_t *g, variable_t *var, outpu
 static tfm_code adam_finish(tfm_optimizer *opt, graph_t *g, node_t *const *updates, int n, node_t **extra,
                             int *n_extra, tfm_status *st) {
   if (graph_push_control_dependencies(g, updates, n, st) != TFM_OK) return st->code;
+  /* Each step checked before the next: a later success would reset the status of
+   * an earlier failure, and minimize would return an op that skips an update. */
   output_t *m1 = tfm_mul(g, opt->beta1_power->snapshot, opt->beta1_t, "mul", st);
-  output_t *a1 = tfm_assign(g, opt->beta1_power, m1, "Assign", st);
-  output_t *m2 = tfm_mul(g, opt->beta2_power->snapshot, opt->beta2_t, "mul", st);
-  output_t *a2 = tfm_assign(g, opt->beta2_power, m2, "Assign", st);
+  output_t *a1 = m1 ? tfm_assign(g, opt->beta1_power, m1, "Assign", st) : NULL;
+  output_t *m2 = a1 ? tfm_mul(g, opt->beta2_power->snapshot, opt->beta2_t, "mul", st) : NULL;
+  output_t *a2 = m2 ? tfm_assign(g, opt->beta2_power, m2, "Assign", st) : NULL;
   graph_pop_control_dependencies(g, NULL);
-  if (!a1 || !a2) return st->code;
+  if (!a2)
+    return st->code != TFM_OK ? st->code
+                              : status_set(st, TFM_INTERNAL, "Adam: cannot build the beta power updates");
   extra[0] = a1->node;
   extra[1] = a2->node;
   *n_extra = 2;

@@ -259,6 +259,8 @@ _DECLS = {
     "tfm_debug_alloc_count": (c_uint64, []),
     "tfm_debug_fail_alloc_after": (None, [c_uint64, c_int]),
     "tfm_debug_bytes_in_use": (c_int64, []),
+    "tfm_debug_file_op_count": (c_uint64, []),
+    "tfm_debug_fail_file_op_after": (None, [c_uint64, c_int]),
 }
 
 # The builders of one shape, declared in bulk.
