@@ -13,6 +13,7 @@
 #include "io/file.h"
 #include "io/pbio.h"
 #include "io/tfrecord.h"
+#include "tfmini/tfmini.h"
 
 static const char *outdir;
 
@@ -138,67 +139,73 @@ static void snappy_seeds(void) {
   put("snappy", "seed-empty", s2, sizeof s2);
 }
 
-/* A GraphDef with a Const (tensor + dtype attrs) and a Placeholder (shape attr),
- * as type byte 0 (GraphDef), inside a MetaGraphDef (1) and a SavedModel (2). */
-static void pbio_seeds(tfm_status *st) {
-  tensor_t *t = f32_tensor(2, 3, st);
-  tensorflow_NodeDef_AttrEntry ca[2], pa[2];
-  memset(ca, 0, sizeof ca);
-  memset(pa, 0, sizeof pa);
-  ca[0].key = "value";
-  ca[0].has_value = true;
-  ca[0].value.which_value = tensorflow_AttrValue_tensor_tag;
-  if (pbio_tensor_to_proto(t, &ca[0].value.value.tensor, st) != TFM_OK) die("tensor", st);
-  ca[1].key = "dtype";
-  ca[1].has_value = true;
-  ca[1].value.which_value = tensorflow_AttrValue_type_tag;
-  ca[1].value.value.type = tensorflow_DataType_DT_FLOAT;
-  pa[0] = ca[1];
-  pa[1].key = "shape";
-  pa[1].has_value = true;
-  pa[1].value.which_value = tensorflow_AttrValue_shape_tag;
-  int64_t pd[2] = {-1, 3};
-  shape_t ps;
-  if (shape_make(pd, 2, true, &ps, "seed", st) != TFM_OK ||
-      pbio_shape_to_proto(&ps, &pa[1].value.value.shape, st) != TFM_OK)
-    die("shape", st);
-  char *inputs[2] = {"c", "x"};
-  tensorflow_NodeDef nodes[3];
-  memset(nodes, 0, sizeof nodes);
-  nodes[0].name = "c", nodes[0].op = "Const", nodes[0].attr_count = 2, nodes[0].attr = ca;
-  nodes[1].name = "x", nodes[1].op = "Placeholder", nodes[1].attr_count = 2, nodes[1].attr = pa;
-  nodes[2].name = "y", nodes[2].op = "MatMul", nodes[2].input_count = 2, nodes[2].input = inputs;
-  tensorflow_GraphDef g;
-  memset(&g, 0, sizeof g);
-  g.node_count = 3;
-  g.node = nodes;
+/* A model built with the public API (placeholder, dense layer, softmax loss,
+ * gradient descent, a Saver): its GraphDef (binary and text) seeds pbio (type
+ * byte 0), graph and pbtext; its MetaGraphDef (1) and a SavedModel around it (2). */
+static void graph_seeds(tfm_status *st) {
+  tfm_graph *g = tfm_graph_new(st);
+  const int64_t dx[2] = {-1, 3}, dw[2] = {3, 2};
+  tfm_output *x = tfm_placeholder(g, TFM_FLOAT, dx, 2, "x", st);
+  tfm_output *y = tfm_placeholder(g, TFM_FLOAT, (const int64_t[]){-1, 2}, 2, "y", st);
+  tfm_tensor *w0 = tfm_tensor_new(TFM_FLOAT, dw, 2, st);
+  if (!w0) die("tensor", st);
+  for (int i = 0; i < 6; i++) ((float *)tfm_tensor_data(w0))[i] = 0.25f * (float)i - 0.5f;
+  tfm_variable *w = tfm_variable_new(g, tfm_constant(g, w0, "w_init", st), 1, "w", st);
+  tfm_tensor_release(w0);
+  tfm_output *logits = tfm_matmul(g, x, tfm_variable_value(w), 0, 0, "logits", st);
+  tfm_output *loss = tfm_reduce_mean(g, tfm_softmax_cross_entropy_with_logits(g, y, logits, NULL, st),
+                                     NULL, 0, 0, "loss", st);
+  tfm_optimizer *opt = tfm_optimizer_gradient_descent(0.1, st);
+  if (!opt || !tfm_optimizer_minimize(opt, g, loss, NULL, 0, NULL, NULL, st)) die("model", st);
+  tfm_optimizer_delete(opt);
+  if (!tfm_global_variables_initializer(g, st)) die("init", st);
+  tfm_saver *saver = tfm_saver_new(g, NULL, NULL, 0, -1, 0, st);
+  if (!saver) die("saver", st);
+  for (int as_text = 0; as_text <= 1; as_text++) {
+    tfm_buffer *b = tfm_graph_to_graph_def(g, as_text, st);
+    if (!b) die("graph_def", st);
+    bytebuf_t out = BYTEBUF_INIT;
+    bytebuf_append(&out, as_text ? "\1" : "\0", 1);
+    bytebuf_append(&out, tfm_buffer_data(b), tfm_buffer_size(b));
+    put("graph", as_text ? "seed-train-graph-text" : "seed-train-graph", out.data, out.len);
+    if (!as_text) put("pbio", "seed-graphdef", out.data, out.len);
+    if (as_text) put("pbtext", "seed-graphdef-text", out.data, out.len);
+    bytebuf_free(&out);
+    tfm_buffer_delete(b);
+  }
+  char path[1024];
+  snprintf(path, sizeof path, "%s/tmp.meta", outdir);
+  uint8_t *meta;
+  if (tfm_export_meta_graph(g, saver, path, st) != TFM_OK) {
+    fprintf(stderr, "no MetaGraphDef seeds: %s\n", st->msg);
+    tfm_saver_delete(saver);
+    tfm_graph_delete(g);
+    return;
+  }
+  size_t mlen;
+  if (file_read_all(path, 1 << 24, &meta, &mlen, st) != TFM_OK) die("read meta", st);
+  remove(path);
   bytebuf_t out = BYTEBUF_INIT;
-  bytebuf_append(&out, "\0", 1);
-  if (pbio_encode(tensorflow_GraphDef_fields, &g, &out, "seed", st) != TFM_OK) die("graph", st);
-  put("pbio", "seed-graphdef", out.data, out.len);
-
-  tensorflow_MetaGraphDef m;
-  memset(&m, 0, sizeof m);
-  m.has_graph_def = true;
-  m.graph_def = g;
-  out.len = 0;
   bytebuf_append(&out, "\1", 1);
-  if (pbio_encode(tensorflow_MetaGraphDef_fields, &m, &out, "seed", st) != TFM_OK) die("meta", st);
+  bytebuf_append(&out, meta, mlen);
   put("pbio", "seed-metagraphdef", out.data, out.len);
-
+  /* The same bytes as text MetaGraphDef for the pbtext target (type byte 1). */
+  out.len = 0;
+  tensorflow_MetaGraphDef m;
+  if (PBIO_DECODE(tensorflow_MetaGraphDef, &m, meta, mlen, "meta", st) != TFM_OK) die("decode", st);
   tensorflow_SavedModel sm;
   memset(&sm, 0, sizeof sm);
   sm.saved_model_schema_version = 1;
   sm.meta_graphs_count = 1;
   sm.meta_graphs = &m;
-  out.len = 0;
   bytebuf_append(&out, "\2", 1);
   if (pbio_encode(tensorflow_SavedModel_fields, &sm, &out, "seed", st) != TFM_OK) die("sm", st);
   put("pbio", "seed-savedmodel", out.data, out.len);
+  pbio_release(tensorflow_MetaGraphDef_fields, &m);
   bytebuf_free(&out);
-  pbio_release(tensorflow_TensorProto_fields, &ca[0].value.value.tensor);
-  pbio_release(tensorflow_TensorShapeProto_fields, &pa[1].value.value.shape);
-  tensor_unref(t);
+  mem_free(meta);
+  tfm_saver_delete(saver);
+  tfm_graph_delete(g);
 }
 
 int main(int argc, char **argv) {
@@ -213,6 +220,6 @@ int main(int argc, char **argv) {
   ckstate_seeds(&st);
   tfrecord_seeds(&st);
   snappy_seeds();
-  pbio_seeds(&st);
+  graph_seeds(&st);
   return 0;
 }
