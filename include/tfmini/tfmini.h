@@ -12,5 +12,6 @@
 #include "session.h"
 #include "train.h"
 #include "io.h"
+#include "summary.h"
 
 #endif

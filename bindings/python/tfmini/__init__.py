@@ -29,7 +29,7 @@ from .state_ops import assign, assign_add, assign_sub
 from .control_flow_ops import no_op, group, cond, while_loop
 from .session import Session, InteractiveSession, get_default_session
 from .gradients import gradients
-from . import nn, train
+from . import nn, train, summary
 
 __version__ = _lib.fn.tfm_version().decode()
 newaxis = None
@@ -61,7 +61,6 @@ class _Unsupported:
         raise errors.unimplemented("tf.%s.%s" % (self._name, attr))
 
 
-summary = _Unsupported("summary")
 layers = _Unsupported("layers")
 contrib = _Unsupported("contrib")
 data = _Unsupported("data")

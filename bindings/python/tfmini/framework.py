@@ -191,6 +191,16 @@ class Graph:
         pattern = re.compile(scope)
         return [x for x in items if hasattr(x, "name") and pattern.match(x.name)]
 
+    def to_dot(self):
+        """The graph in Graphviz's DOT language (str): ops labelled with type and
+        shape, variables and placeholders drawn distinctly, name scopes as clusters.
+        Render with `dot -Tsvg graph.dot -o graph.svg`."""
+        buf = _lib.call(fn.tfm_graph_to_dot, self._handle)
+        try:
+            return ctypes.string_at(fn.tfm_buffer_data(buf), fn.tfm_buffer_size(buf)).decode("utf-8", "replace")
+        finally:
+            fn.tfm_buffer_delete(buf)
+
     def get_all_collection_keys(self):
         keys = [fn.tfm_graph_collection_key(self._handle, i).decode()
                 for i in range(fn.tfm_graph_num_collections(self._handle))]

@@ -3,3 +3,4 @@ from .optimizer import (Optimizer, GradientDescentOptimizer, MomentumOptimizer, 
 from .training_util import (get_or_create_global_step, get_global_step, create_global_step, global_step,
                             exponential_decay, inverse_time_decay)
 from .saver import Saver, latest_checkpoint, import_meta_graph, export_meta_graph, write_graph
+from ..summary import summary_iterator
