@@ -958,7 +958,8 @@ static const struct {
 } families[] = {{ops_array, "array"},       {ops_layout, "layout"}, {ops_strided_slice, "strided_slice"},
                 {ops_math, "math"},         {ops_nn, "nn"},         {ops_state, "state"},
                 {ops_random, "random"},     {ops_training, "training"}, {ops_control, "control"},
-                {ops_io, "io"},             {ops_gather, "gather"}, {ops_parsing, "parsing"}};
+                {ops_io, "io"},             {ops_gather, "gather"}, {ops_parsing, "parsing"},
+                {ops_summary, "summary"}};
 
 static const char *family_of(const op_def_t *d) {
   for (size_t f = 0; f < sizeof families / sizeof *families; f++) {
