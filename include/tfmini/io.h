@@ -25,48 +25,89 @@ TFM_API const void *tfm_buffer_data(const tfm_buffer *buffer);
 TFM_API size_t tfm_buffer_size(const tfm_buffer *buffer);
 TFM_API void tfm_buffer_delete(tfm_buffer *buffer);
 
-/* ---- Saver ---- */
+/* ---- Saver ----
+ * A Saver names a set of variables and the keys they have in checkpoints. Saving
+ * and restoring go straight between the session's variable values and the files
+ * (streamed: no second copy of the model in memory); the save/ ops it adds to the
+ * graph do the same when run, so the graph's SaverDef also works in TensorFlow.
+ * Thread safety: one saver may be used from several threads (its saves and
+ * restores are serialised); a save taken while other threads train sees each
+ * variable as it is when written, as in TensorFlow. docs/checkpoints.md has more. */
 typedef struct tfm_saver tfm_saver;
 
 /* tf.train.Saver(var_list, max_to_keep, keep_checkpoint_every_n_hours).
- * vars NULL / n 0: every global variable, saved under its op name. `keys` (may be
- * NULL) gives the checkpoint name of each variable (the name -> variable map form).
- * max_to_keep: -1 = 5 (TF's default), 0 = keep all. keep_every_n_hours <= 0: 10000.
- * The saver's ops (save/Const, save/SaveV2, save/RestoreV2, save/restore_all, ...)
- * are added to the graph under "save" ("save_1", ...), as TensorFlow does.
- * Caller owns the saver. Errors: INVALID_ARGUMENT (duplicate keys, NULL variable). */
+ * vars NULL / n 0: every variable of the "variables" collection (TF's
+ * global_variables(): weights, optimizer slots, global_step), each saved under its op
+ * name. `keys` (may be NULL) gives the checkpoint name of each of the n variables
+ * (the name -> variable map form: save v2 as "v2", or under another name).
+ * max_to_keep: < 0 = 5 (TF's default), 0 = keep all. keep_checkpoint_every_n_hours
+ * <= 0: 10000 (TF's default). The saver's ops are added to g (NULL: the default
+ * graph) under the name scope "save" ("save_1", ... for later savers), as
+ * TensorFlow names them: save/Const (the filename), save/SaveV2 and its
+ * tensor_names/shape_and_slices, save/control_dependency, save/RestoreV2,
+ * save/Assign..., save/restore_all. Keys are sorted, as TensorFlow sorts them.
+ * The caller owns the saver (tfm_saver_delete; the graph must outlive it).
+ * Errors: INVALID_ARGUMENT (no variables, a NULL or foreign variable, an empty
+ * key, a key or a variable given twice), RESOURCE_EXHAUSTED. */
 TFM_API tfm_saver *tfm_saver_new(tfm_graph *g, tfm_variable *const *vars, const char *const *keys, int n,
                                  int max_to_keep, double keep_checkpoint_every_n_hours, tfm_status *status);
+/* Frees the saver (NULL allowed); its ops stay in the graph. Never fails. */
 TFM_API void tfm_saver_delete(tfm_saver *saver);
 
-/* saver.save(sess, prefix, global_step): writes PREFIX[-STEP].index/.data-00000-of-00001
- * (and .meta when write_meta_graph) and updates `checkpoint` in the prefix's
- * directory, deleting checkpoints beyond max_to_keep (except those kept by
- * keep_checkpoint_every_n_hours). global_step < 0: no suffix. The path written
- * (PREFIX-STEP) is copied into path_out (cap bytes) when not NULL.
- * Errors: FAILED_PRECONDITION (uninitialised variable), and I/O errors naming the file. */
+/* saver.save(sess, prefix, global_step): writes PREFIX-STEP.index and
+ * PREFIX-STEP.data-00000-of-00001 (PREFIX alone when global_step < 0), then
+ * PREFIX-STEP.meta when write_meta_graph (tfm_export_meta_graph), then replaces
+ * the `checkpoint` file of the prefix's directory (model_checkpoint_path and
+ * all_model_checkpoint_paths relative to it, timestamps), and only then deletes the
+ * checkpoints beyond max_to_keep, oldest first, except one per
+ * keep_checkpoint_every_n_hours. The first save of a saver with a step adopts the
+ * checkpoints of the same series ("PREFIX-*") that the directory's `checkpoint`
+ * file lists, so a resumed run keeps counting max_to_keep across processes.
+ * Atomic: files are written under temporary names, fsync'ed and renamed; a failed
+ * or interrupted save leaves the previous checkpoints and `checkpoint` file as
+ * they were (a failed .meta removes the new bundle). The path written is copied
+ * into path_out (cap bytes) when not NULL ("" on error).
+ * Errors: INVALID_ARGUMENT (NULL argument, a session of another graph, path_out
+ * too small), NOT_FOUND (the prefix's directory does not exist), FAILED_PRECONDITION
+ * (an uninitialised variable, named), RESOURCE_EXHAUSTED (no space, no memory),
+ * errors of tfm_export_meta_graph, other I/O errors naming the file. */
 TFM_API tfm_code tfm_saver_save(tfm_saver *saver, tfm_session *session, const char *prefix, int64_t global_step,
                                 int write_meta_graph, char *path_out, size_t cap, tfm_status *status);
-/* saver.restore(sess, prefix): restores exactly the saver's variables.
- * Errors: NOT_FOUND (file, or a variable missing from the checkpoint, named),
- * INVALID_ARGUMENT (shape or dtype differs, with both), DATA_LOSS (corrupt file). */
+/* saver.restore(sess, prefix): sets exactly the saver's variables to the values
+ * stored under their keys, in a checkpoint written by libtfmini or TensorFlow
+ * (snappy-compressed index blocks included). All or nothing: every key, dtype,
+ * shape and checksum is checked before any variable changes. Variables need no
+ * initialisation first. Restoring over initialised variables reads the bytes in
+ * place (no second copy of the model); into a fresh session it allocates them.
+ * Errors: INVALID_ARGUMENT (NULL argument, a session of another graph; a dtype or
+ * shape that differs, naming the variable and both), NOT_FOUND (no PREFIX.index;
+ * a key missing from the checkpoint, naming the variable), DATA_LOSS (a corrupt or
+ * truncated file, naming it and the tensor), UNIMPLEMENTED (partitioned
+ * variables), RESOURCE_EXHAUSTED. */
 TFM_API tfm_code tfm_saver_restore(tfm_saver *saver, tfm_session *session, const char *prefix,
                                    tfm_status *status);
-/* tf.train.latest_checkpoint(dir): the newest checkpoint prefix named by dir/checkpoint,
- * copied into buf. Errors: NOT_FOUND when there is none. */
+/* tf.train.latest_checkpoint(dir): the newest checkpoint prefix named by
+ * dir/checkpoint (relative paths taken from dir), copied into buf (cap bytes; ""
+ * on error). Errors: INVALID_ARGUMENT (NULL argument, buf too small), NOT_FOUND (no
+ * `checkpoint` file, none named, or its PREFIX.index does not exist), errors
+ * reading a malformed `checkpoint` file (INVALID_ARGUMENT, naming the line). */
 TFM_API tfm_code tfm_latest_checkpoint(const char *dir, char *buf, size_t cap, tfm_status *status);
 
 typedef struct tfm_checkpoint_timer tfm_checkpoint_timer;
-/* A helper for training loops: saves with `saver` to `prefix` every `every_seconds`
- * (<= 0: never by time) and/or every `every_steps` global steps (<= 0: never by step).
- * Caller owns it (the saver must outlive it). Errors: INVALID_ARGUMENT (NULL saver or
- * prefix), RESOURCE_EXHAUSTED. */
+/* A helper for training loops: saves with `saver` to `prefix` (with the global step
+ * as suffix) at the first step, then every `every_seconds` (<= 0: never by time)
+ * and/or every `every_steps` global steps (<= 0: never by step) since the last save,
+ * as TensorFlow's CheckpointSaverHook. It writes no .meta (write one with
+ * tfm_export_meta_graph). Caller owns it; the saver must outlive it. Not for
+ * concurrent use. Errors: INVALID_ARGUMENT (NULL saver or prefix), RESOURCE_EXHAUSTED. */
 TFM_API tfm_checkpoint_timer *tfm_checkpoint_timer_new(tfm_saver *saver, const char *prefix, double every_seconds,
                                                        int64_t every_steps, tfm_status *status);
 /* Call once per step: saves when due; *saved (may be NULL) tells whether it did.
- * Errors: those of tfm_saver_save. */
+ * Errors: INVALID_ARGUMENT (NULL timer), those of tfm_saver_save (the next step
+ * tries again). */
 TFM_API tfm_code tfm_checkpoint_timer_step(tfm_checkpoint_timer *timer, tfm_session *session, int64_t global_step,
                                            int *saved, tfm_status *status);
+/* Frees the timer (NULL allowed). Never fails. */
 TFM_API void tfm_checkpoint_timer_delete(tfm_checkpoint_timer *timer);
 
 /* ---- meta graphs ---- */
