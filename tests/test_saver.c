@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "core/status.h"
 #include "graph/graph.h"
 #include "io/bundle.h"
 #include "io/checkpoint_state.h"
+#include "io/pbio.h"
 #include "io/saver.h"
 #include "io/saver_impl.h"
 #include "io_testutil.h"
@@ -969,6 +971,127 @@ START_TEST(test_unmappable_saver_def_runs_the_graph_ops) {
 }
 END_TEST
 
+/* ---- SaverDefs of graphs TensorFlow wrote ---- */
+
+/* Imports the GraphDef of a MetaGraphDef into g and fills def from its SaverDef
+ * (the strings point into *meta, released by the caller). False, with a message,
+ * when the graph holds an op we cannot import yet. */
+static bool import_tf_meta(tfm_graph *g, const tensorflow_MetaGraphDef *meta, saver_def_t *def, tfm_status *st) {
+  tfm_import_graph_def(g, meta->graph_def.data, meta->graph_def.len, 0, NULL, st);
+  if (tfm_status_code(st) == TFM_UNIMPLEMENTED) {
+    printf("SKIP: the graph cannot be imported yet: %s\n", tfm_status_message(st));
+    return false;
+  }
+  OK(st);
+  ck_assert(meta->has_saver_def);
+  const tensorflow_SaverDef *sd = &meta->saver_def;
+  *def = (saver_def_t){sd->filename_tensor_name, sd->save_tensor_name, sd->restore_op_name, sd->max_to_keep,
+                       sd->keep_checkpoint_every_n_hours, sd->sharded, (int)sd->version};
+  return true;
+}
+
+START_TEST(test_saver_def_of_houseprices_meta_restores_and_saves) {
+  char path[1024], prefix[1024], dump[1100], dir[1024], out[1100], a[1200], b[1200];
+  if (!tf_testdata("houseprices_tf1.10/model.ckpt.meta", path, sizeof path)) return;
+  tf_testdata("houseprices_tf1.10/model.ckpt", prefix, sizeof prefix);
+  tfm_status *st = tfm_status_new();
+  tensorflow_MetaGraphDef meta;
+  uint8_t *bytes = NULL;
+  ck_assert_int_eq(pbio_decode_file(path, tensorflow_MetaGraphDef_fields, &meta, sizeof meta, &bytes, st), TFM_OK);
+  tfm_graph *g = tfm_graph_new(st);
+  saver_def_t def;
+  if (import_tf_meta(g, &meta, &def, st)) {
+    ck_assert_str_eq(def.restore_op_name, "save/restore_all");
+    tfm_saver *s = saver_from_def(g, &def, st);
+    OK(st);
+    ck_assert(!s->by_ops);
+    ck_assert_int_eq(s->n, 34);
+    ck_assert_int_eq(s->max_to_keep, 5);
+    tfm_session *sess = tfm_session_new(g, st);
+    /* through the C API ... */
+    ck_assert_int_eq(tfm_saver_restore(s, sess, prefix, st), TFM_OK);
+    snprintf(dump, sizeof dump, "%s.index.dump.txt", prefix);
+    static dump_tensor_t d[64];
+    int n = (int)read_dump_tensors(dump, d, 64);
+    tfm_variable *vars[64];
+    for (int i = 0; i < n; i++) {
+      vars[i] = tfm_graph_variable_by_name(g, d[i].key, st);
+      OK(st);
+    }
+    check_like_dump(sess, vars, d, n, st);
+    /* ... and TensorFlow's own save op writes TensorFlow's bytes */
+    test_tmpdir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/again", dir);
+    tfm_output *fname = tfm_graph_get_tensor_by_name(g, def.filename_tensor_name, st);
+    tfm_output *save = tfm_graph_get_tensor_by_name(g, def.save_tensor_name, st);
+    tfm_tensor *feed = string_scalar(out, st), *res = NULL;
+    tfm_session_run(sess, &fname, &feed, 1, &save, &res, 1, NULL, 0, st);
+    OK(st);
+    snprintf(a, sizeof a, "%s.data-00000-of-00001", prefix);
+    snprintf(b, sizeof b, "%s.data-00000-of-00001", out);
+    ck_assert(same_file(a, b));
+    tfm_tensor_release(res);
+    tfm_tensor_release(feed);
+    tfm_session_delete(sess);
+    tfm_saver_delete(s);
+  }
+  pbio_release(tensorflow_MetaGraphDef_fields, &meta);
+  mem_free(bytes);
+  tfm_graph_delete(g);
+  tfm_status_delete(st);
+}
+END_TEST
+
+START_TEST(test_saver_def_of_sharded_savedmodel_restores_and_saves) {
+  char path[1024], prefix[1024], dir[1024], out[1100];
+  if (!tf_testdata("regression_savedmodel_tf1.2/saved_model.pb", path, sizeof path)) return;
+  tf_testdata("regression_savedmodel_tf1.2/variables/variables", prefix, sizeof prefix);
+  tfm_status *st = tfm_status_new();
+  tensorflow_SavedModel sm;
+  uint8_t *bytes = NULL;
+  ck_assert_int_eq(pbio_decode_file(path, tensorflow_SavedModel_fields, &sm, sizeof sm, &bytes, st), TFM_OK);
+  ck_assert_int_ge(sm.meta_graphs_count, 1);
+  tfm_graph *g = tfm_graph_new(st);
+  saver_def_t def;
+  if (import_tf_meta(g, &sm.meta_graphs[0], &def, st)) {
+    ck_assert(def.sharded);
+    ck_assert_str_eq(def.save_tensor_name, "save/Identity:0");
+    tfm_saver *s = saver_from_def(g, &def, st);
+    OK(st);
+    ck_assert(!s->by_ops);
+    ck_assert_int_eq(s->n, 2);
+    tfm_session *sess = tfm_session_new(g, st);
+    ck_assert_int_eq(tfm_saver_restore(s, sess, prefix, st), TFM_OK);
+    tfm_variable *w = tfm_graph_variable_by_name(g, "w", st);
+    OK(st);
+    ck_assert(fabsf(get_f32(sess, w, 0, st) - -0.8578622f) < 1e-7f); /* the README's value */
+    /* TF's sharded save subgraph: StringJoin, ShardedFilename, SaveV2, Pack, MergeV2Checkpoints */
+    test_tmpdir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/variables", dir);
+    tfm_output *fname = tfm_graph_get_tensor_by_name(g, def.filename_tensor_name, st);
+    tfm_output *save = tfm_graph_get_tensor_by_name(g, def.save_tensor_name, st);
+    tfm_tensor *feed = string_scalar(out, st), *res = NULL;
+    tfm_session_run(sess, &fname, &feed, 1, &save, &res, 1, NULL, 0, st);
+    OK(st);
+    ck_assert(file_exists(dir, "variables.index") && file_exists(dir, "variables.data-00000-of-00001"));
+    ck_assert_int_eq(count_files(dir), 2);
+    set_f32(sess, g, w, 5, st);
+    tfm_op *restore_all = op_named(g, def.restore_op_name, st);
+    tfm_session_run(sess, &fname, &feed, 1, NULL, NULL, 0, &restore_all, 1, st);
+    OK(st);
+    ck_assert(fabsf(get_f32(sess, w, 0, st) - -0.8578622f) < 1e-7f);
+    tfm_tensor_release(res);
+    tfm_tensor_release(feed);
+    tfm_session_delete(sess);
+    tfm_saver_delete(s);
+  }
+  pbio_release(tensorflow_SavedModel_fields, &sm);
+  mem_free(bytes);
+  tfm_graph_delete(g);
+  tfm_status_delete(st);
+}
+END_TEST
+
 Suite *saver_suite(void);
 Suite *saver_suite(void) {
   Suite *s = suite_create("saver");
@@ -989,6 +1112,8 @@ Suite *saver_suite(void) {
   tcase_add_test(tc, test_timer_saves_every_n_steps_and_every_s_seconds);
   tcase_add_test(tc, test_sharded_tf_saver_graph_runs_and_maps_from_its_saver_def);
   tcase_add_test(tc, test_unmappable_saver_def_runs_the_graph_ops);
+  tcase_add_test(tc, test_saver_def_of_houseprices_meta_restores_and_saves);
+  tcase_add_test(tc, test_saver_def_of_sharded_savedmodel_restores_and_saves);
   suite_add_tcase(s, tc);
   return s;
 }
