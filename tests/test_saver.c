@@ -19,6 +19,7 @@
 #include "io/pbio.h"
 #include "io/saver.h"
 #include "io/saver_impl.h"
+#include "runtime/session.h"
 #include "io_testutil.h"
 #include "tfmini/tfmini.h"
 
@@ -390,6 +391,51 @@ START_TEST(test_map_form_saves_under_other_names) {
   tfm_saver_delete(s);
   tfm_session_delete(sess);
   tfm_graph_delete(g);
+  tfm_status_delete(st);
+}
+END_TEST
+
+/* save(write_meta_graph) writes PREFIX-STEP.meta; importing it into a new graph
+ * gives back a Saver (from the SaverDef) that restores the checkpoint. */
+START_TEST(test_meta_graph_written_by_save_imports_and_restores) {
+  tfm_status *st = tfm_status_new();
+  char dir[1024], prefix[1100], path[1200], meta[1300];
+  test_tmpdir(dir, sizeof dir);
+  snprintf(prefix, sizeof prefix, "%s/model.ckpt", dir);
+  model_t a;
+  model_build(&a, 7, st);
+  run_init(a.sess, a.g, st);
+  ck_assert_int_eq(tfm_saver_save(a.saver, a.sess, prefix, 3, 1, path, sizeof path, st), TFM_OK);
+  ck_assert(file_exists(dir, "model.ckpt-3.meta"));
+  snprintf(meta, sizeof meta, "%s.meta", path);
+  tfm_graph *g = tfm_graph_new(st);
+  tfm_saver *s = tfm_import_meta_graph(g, meta, NULL, st);
+  OK(st);
+  ck_assert(!s->by_ops);
+  ck_assert_int_eq(s->n, N_CASES);
+  tfm_session *sess = tfm_session_new(g, st);
+  ck_assert_int_eq(tfm_saver_restore(s, sess, path, st), TFM_OK);
+  for (int i = 0; i < N_CASES; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "scope/v%d", i);
+    tfm_variable *v = tfm_graph_variable_by_name(g, name, st);
+    OK(st);
+    tfm_tensor *want = case_tensor(&round_trip_cases[i], 7, st), *got = tfm_session_variable_value(sess, v, st);
+    OK(st);
+    ck_assert_msg(tensors_equal(want, got), "variable %d differs", i);
+    tfm_tensor_release(want);
+    tfm_tensor_release(got);
+  }
+  /* max_to_keep deletes the .meta with the rest */
+  tfm_saver *one = tfm_saver_new(a.g, NULL, NULL, 0, 1, 0, st);
+  ck_assert_int_eq(tfm_saver_save(one, a.sess, prefix, 4, 1, NULL, 0, st), TFM_OK);
+  ck_assert_int_eq(tfm_saver_save(one, a.sess, prefix, 5, 1, NULL, 0, st), TFM_OK);
+  ck_assert(!file_exists(dir, "model.ckpt-4.meta") && file_exists(dir, "model.ckpt-5.meta"));
+  tfm_saver_delete(one);
+  tfm_saver_delete(s);
+  tfm_session_delete(sess);
+  tfm_graph_delete(g);
+  model_free(&a);
   tfm_status_delete(st);
 }
 END_TEST
@@ -973,6 +1019,18 @@ END_TEST
 
 /* ---- SaverDefs of graphs TensorFlow wrote ---- */
 
+/* Element i of variable op `name` in the session (for graphs imported without
+ * variable records). */
+static float op_f32(tfm_session *sess, tfm_graph *g, const char *name, int64_t i) {
+  node_t *n = graph_find_op(g, name);
+  ck_assert_msg(n != NULL, "no op '%s'", name);
+  tensor_t *t = session_variable_get(sess, n);
+  ck_assert_msg(t != NULL, "'%s' has no value", name);
+  float x = ((float *)t->data)[i];
+  tensor_unref(t);
+  return x;
+}
+
 /* Imports the GraphDef of a MetaGraphDef into g and fills def from its SaverDef
  * (the strings point into *meta, released by the caller). False, with a message,
  * when the graph holds an op we cannot import yet. */
@@ -995,48 +1053,55 @@ START_TEST(test_saver_def_of_houseprices_meta_restores_and_saves) {
   if (!tf_testdata("houseprices_tf1.10/model.ckpt.meta", path, sizeof path)) return;
   tf_testdata("houseprices_tf1.10/model.ckpt", prefix, sizeof prefix);
   tfm_status *st = tfm_status_new();
-  tensorflow_MetaGraphDef meta;
-  uint8_t *bytes = NULL;
-  ck_assert_int_eq(pbio_decode_file(path, tensorflow_MetaGraphDef_fields, &meta, sizeof meta, &bytes, st), TFM_OK);
   tfm_graph *g = tfm_graph_new(st);
+  /* import_meta_graph builds the Saver from the SaverDef through saver_from_def */
+  tfm_saver *s = tfm_import_meta_graph(g, path, NULL, st);
+  OK(st);
+  ck_assert_ptr_nonnull(s);
+  ck_assert(!s->by_ops);
+  ck_assert_int_eq(s->n, 34);
+  ck_assert_int_eq(s->max_to_keep, 5);
   saver_def_t def;
-  if (import_tf_meta(g, &meta, &def, st)) {
-    ck_assert_str_eq(def.restore_op_name, "save/restore_all");
-    tfm_saver *s = saver_from_def(g, &def, st);
+  saver_get_def(s, &def);
+  ck_assert_str_eq(def.restore_op_name, "save/restore_all");
+  tfm_session *sess = tfm_session_new(g, st);
+  /* through the C API ... */
+  ck_assert_int_eq(tfm_saver_restore(s, sess, prefix, st), TFM_OK);
+  snprintf(dump, sizeof dump, "%s.index.dump.txt", prefix);
+  static dump_tensor_t d[64];
+  int n = (int)read_dump_tensors(dump, d, 64);
+  tfm_variable *vars[64];
+  for (int i = 0; i < n; i++) {
+    vars[i] = tfm_graph_variable_by_name(g, d[i].key, st);
     OK(st);
-    ck_assert(!s->by_ops);
-    ck_assert_int_eq(s->n, 34);
-    ck_assert_int_eq(s->max_to_keep, 5);
-    tfm_session *sess = tfm_session_new(g, st);
-    /* through the C API ... */
-    ck_assert_int_eq(tfm_saver_restore(s, sess, prefix, st), TFM_OK);
-    snprintf(dump, sizeof dump, "%s.index.dump.txt", prefix);
-    static dump_tensor_t d[64];
-    int n = (int)read_dump_tensors(dump, d, 64);
-    tfm_variable *vars[64];
-    for (int i = 0; i < n; i++) {
-      vars[i] = tfm_graph_variable_by_name(g, d[i].key, st);
-      OK(st);
-    }
-    check_like_dump(sess, vars, d, n, st);
-    /* ... and TensorFlow's own save op writes TensorFlow's bytes */
-    test_tmpdir(dir, sizeof dir);
-    snprintf(out, sizeof out, "%s/again", dir);
-    tfm_output *fname = tfm_graph_get_tensor_by_name(g, def.filename_tensor_name, st);
-    tfm_output *save = tfm_graph_get_tensor_by_name(g, def.save_tensor_name, st);
-    tfm_tensor *feed = string_scalar(out, st), *res = NULL;
-    tfm_session_run(sess, &fname, &feed, 1, &save, &res, 1, NULL, 0, st);
-    OK(st);
-    snprintf(a, sizeof a, "%s.data-00000-of-00001", prefix);
-    snprintf(b, sizeof b, "%s.data-00000-of-00001", out);
-    ck_assert(same_file(a, b));
-    tfm_tensor_release(res);
-    tfm_tensor_release(feed);
-    tfm_session_delete(sess);
-    tfm_saver_delete(s);
   }
-  pbio_release(tensorflow_MetaGraphDef_fields, &meta);
-  mem_free(bytes);
+  check_like_dump(sess, vars, d, n, st);
+  /* ... and TensorFlow's own save op writes TensorFlow's bytes */
+  test_tmpdir(dir, sizeof dir);
+  snprintf(out, sizeof out, "%s/again", dir);
+  tfm_output *fname = tfm_graph_get_tensor_by_name(g, def.filename_tensor_name, st);
+  tfm_output *save = tfm_graph_get_tensor_by_name(g, def.save_tensor_name, st);
+  tfm_tensor *feed = string_scalar(out, st), *res = NULL;
+  tfm_session_run(sess, &fname, &feed, 1, &save, &res, 1, NULL, 0, st);
+  OK(st);
+  snprintf(a, sizeof a, "%s.data-00000-of-00001", prefix);
+  snprintf(b, sizeof b, "%s.data-00000-of-00001", out);
+  ck_assert(same_file(a, b));
+  snprintf(a, sizeof a, "%s.index", prefix);
+  snprintf(b, sizeof b, "%s.index", out);
+  ck_assert(same_file(a, b));
+  /* TF's restore_all, run as an op, after the variables were zeroed */
+  for (int i = 0; i < n; i++) set_f32(sess, g, vars[i], 0, st);
+  tfm_op *restore_all = op_named(g, def.restore_op_name, st);
+  tfm_tensor_release(feed);
+  feed = string_scalar(prefix, st);
+  tfm_session_run(sess, &fname, &feed, 1, NULL, NULL, 0, &restore_all, 1, st);
+  OK(st);
+  check_like_dump(sess, vars, d, n, st);
+  tfm_tensor_release(res);
+  tfm_tensor_release(feed);
+  tfm_session_delete(sess);
+  tfm_saver_delete(s);
   tfm_graph_delete(g);
   tfm_status_delete(st);
 }
@@ -1062,9 +1127,7 @@ START_TEST(test_saver_def_of_sharded_savedmodel_restores_and_saves) {
     ck_assert_int_eq(s->n, 2);
     tfm_session *sess = tfm_session_new(g, st);
     ck_assert_int_eq(tfm_saver_restore(s, sess, prefix, st), TFM_OK);
-    tfm_variable *w = tfm_graph_variable_by_name(g, "w", st);
-    OK(st);
-    ck_assert(fabsf(get_f32(sess, w, 0, st) - -0.8578622f) < 1e-7f); /* the README's value */
+    ck_assert(fabsf(op_f32(sess, g, "w", 0) - -0.8578622f) < 1e-7f); /* the README's value */
     /* TF's sharded save subgraph: StringJoin, ShardedFilename, SaveV2, Pack, MergeV2Checkpoints */
     test_tmpdir(dir, sizeof dir);
     snprintf(out, sizeof out, "%s/variables", dir);
@@ -1075,11 +1138,11 @@ START_TEST(test_saver_def_of_sharded_savedmodel_restores_and_saves) {
     OK(st);
     ck_assert(file_exists(dir, "variables.index") && file_exists(dir, "variables.data-00000-of-00001"));
     ck_assert_int_eq(count_files(dir), 2);
-    set_f32(sess, g, w, 5, st);
+    ck_assert_int_eq(session_variable_set(sess, graph_find_op(g, "w"), NULL, st), TFM_OK);
     tfm_op *restore_all = op_named(g, def.restore_op_name, st);
     tfm_session_run(sess, &fname, &feed, 1, NULL, NULL, 0, &restore_all, 1, st);
     OK(st);
-    ck_assert(fabsf(get_f32(sess, w, 0, st) - -0.8578622f) < 1e-7f);
+    ck_assert(fabsf(op_f32(sess, g, "w", 0) - -0.8578622f) < 1e-7f);
     tfm_tensor_release(res);
     tfm_tensor_release(feed);
     tfm_session_delete(sess);
@@ -1102,6 +1165,7 @@ Suite *saver_suite(void) {
   tcase_add_test(tc, test_every_dtype_and_shape_round_trips);
   tcase_add_test(tc, test_running_the_graph_ops_saves_and_restores);
   tcase_add_test(tc, test_map_form_saves_under_other_names);
+  tcase_add_test(tc, test_meta_graph_written_by_save_imports_and_restores);
   tcase_add_test(tc, test_restores_tensorflow_checkpoint_and_rewrites_it_byte_for_byte);
   tcase_add_test(tc, test_restores_snappy_index_of_half_plus_two);
   tcase_add_test(tc, test_restore_errors_name_the_variable_and_change_nothing);

@@ -19,8 +19,8 @@ def test_save_and_restore_round_trip(tmp_path):
     prefix = str(tmp_path / "model.ckpt")
     with tf.Session() as sess:
         sess.run(v.initializer)
-        path = saver.save(sess, prefix, global_step=7, write_meta_graph=False)
-        assert path == prefix + "-7" and os.path.exists(path + ".index")
+        path = saver.save(sess, prefix, global_step=7)
+        assert path == prefix + "-7" and os.path.exists(path + ".index") and os.path.exists(path + ".meta")
         sess.run(tf.assign(v, np.zeros((2, 3), np.float32)))
         saver.restore(sess, tf.train.latest_checkpoint(str(tmp_path)))
         assert np.array_equal(sess.run(v), np.arange(6).reshape(2, 3))
