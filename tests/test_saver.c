@@ -7,6 +7,7 @@
  * test_saver_resume.c. */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "io/saver_impl.h"
 #include "runtime/session.h"
 #include "io_testutil.h"
+#include "tfmini/debug.h"
 #include "tfmini/tfmini.h"
 
 #define OK(st) ck_assert_msg(tfm_status_code(st) == TFM_OK, "%s", tfm_status_message(st))
@@ -688,6 +690,68 @@ START_TEST(test_failed_save_loses_nothing) {
 }
 END_TEST
 
+static bool has_temporaries(const char *dir) {
+  DIR *d = opendir(dir);
+  bool found = false;
+  for (struct dirent *e; (e = readdir(d));) found |= strstr(e->d_name, ".tmp") != NULL;
+  closedir(d);
+  return found;
+}
+
+/* Issue 9: a write, fsync or rename that fails (ENOSPC, EIO) at any point of a save
+ * gives an error, leaves no temporary file, and the `checkpoint` file still names
+ * a complete checkpoint that restores (the old one unless the failure came after
+ * the new `checkpoint` file was in place). */
+START_TEST(test_write_failures_at_every_point_of_a_save) {
+  char dir[1024], prefix[1100], latest[1200];
+  test_tmpdir(dir, sizeof dir);
+  snprintf(prefix, sizeof prefix, "%s/f", dir);
+  tfm_status *st = tfm_status_new();
+  tfm_graph *g = tfm_graph_new(st);
+  tfm_variable *v = var_f32(g, "v", 1000, 0, st);
+  tfm_saver *s = tfm_saver_new(g, NULL, NULL, 0, 2, 0, st);
+  tfm_session *sess = tfm_session_new(g, st);
+  run_init(sess, g, st);
+  ck_assert_int_eq(tfm_saver_save(s, sess, prefix, 0, 0, NULL, 0, st), TFM_OK);
+  uint64_t before = tfm_debug_file_op_count();
+  ck_assert_int_eq(tfm_saver_save(s, sess, prefix, 1, 0, NULL, 0, st), TFM_OK);
+  uint64_t ops = tfm_debug_file_op_count() - before;
+  ck_assert_uint_ge(ops, 8); /* data, index, their fsyncs and renames, the checkpoint file ... */
+  float named = 999.0f;
+  for (uint64_t k = 1; k <= ops; k++) {
+    char ckpt[1200];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint", dir);
+    size_t n0, n1;
+    uint8_t *old = slurp(ckpt, &n0);
+    set_f32(sess, g, v, (float)k, st);
+    tfm_debug_fail_file_op_after(k, k % 2 ? ENOSPC : EIO);
+    tfm_code code = tfm_saver_save(s, sess, prefix, 100 + (int64_t)k, 0, NULL, 0, st);
+    tfm_debug_fail_file_op_after(0, 0);
+    ck_assert_msg(code != TFM_OK, "op %llu of %llu failed but the save succeeded", (unsigned long long)k,
+                  (unsigned long long)ops);
+    ck_assert(!has_temporaries(dir));
+    uint8_t *now = slurp(ckpt, &n1);
+    bool unchanged = n0 == n1 && memcmp(old, now, n0) == 0;
+    ck_assert_int_eq(tfm_latest_checkpoint(dir, latest, sizeof latest, st), TFM_OK);
+    tfm_variable *one[1] = {v};
+    tfm_saver *r = tfm_saver_new(g, one, NULL, 1, -1, 0, st);
+    ck_assert_msg(tfm_saver_restore(r, sess, latest, st) == TFM_OK, "after failing op %llu: %s",
+                  (unsigned long long)k, tfm_status_message(st));
+    /* the checkpoint named holds the values of the last save that got its
+     * `checkpoint` file in place: the first one (v[i] = i), or this one (all k) */
+    if (!unchanged) named = (float)k;
+    ck_assert_float_eq(get_f32(sess, v, 999, st), named);
+    tfm_saver_delete(r);
+    free(old);
+    free(now);
+  }
+  tfm_saver_delete(s);
+  tfm_session_delete(sess);
+  tfm_graph_delete(g);
+  tfm_status_delete(st);
+}
+END_TEST
+
 /* ---- keep policy, latest_checkpoint, timer ---- */
 
 static double fake_now(void *arg) { return *(double *)arg; }
@@ -1170,6 +1234,7 @@ Suite *saver_suite(void) {
   tcase_add_test(tc, test_restores_snappy_index_of_half_plus_two);
   tcase_add_test(tc, test_restore_errors_name_the_variable_and_change_nothing);
   tcase_add_test(tc, test_failed_save_loses_nothing);
+  tcase_add_test(tc, test_write_failures_at_every_point_of_a_save);
   tcase_add_test(tc, test_max_to_keep_and_the_checkpoint_file);
   tcase_add_test(tc, test_keep_checkpoint_every_n_hours_preserves_one_per_period);
   tcase_add_test(tc, test_latest_checkpoint_not_found_cases);
