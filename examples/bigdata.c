@@ -2,8 +2,10 @@
  * stochastic gradient descent: placeholders of shape [8] are fed a random batch of
  * 8 points each step. Prints slope, intercept, steps per second and peak memory.
  *
- *   bigdata [--steps N] [--decay] [--seed S] [--points N]
- * --decay uses an exponentially decaying step size driven by global_step. */
+ *   bigdata [--steps N] [--decay] [--seed S] [--points N] [--logdir DIR]
+ * --decay uses an exponentially decaying step size driven by global_step.
+ * --logdir writes the graph and the loss curve (every 100 steps) to a TensorBoard
+ * event file in DIR. On a terminal a progress line shows steps, loss and ETA. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,8 @@
 #include <time.h>
 
 #include <tfmini/tfmini.h>
+
+#include "progress.h"
 
 #define BATCH 8
 
@@ -45,13 +49,15 @@ int main(int argc, char **argv) {
   long steps = 10000, points = 8000000;
   uint64_t seed = 42;
   int decay = 0;
+  const char *logdir = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc) steps = atol(argv[++i]);
     else if (strcmp(argv[i], "--points") == 0 && i + 1 < argc) points = atol(argv[++i]);
     else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--decay") == 0) decay = 1;
+    else if (strcmp(argv[i], "--logdir") == 0 && i + 1 < argc) logdir = argv[++i];
     else {
-      fprintf(stderr, "usage: bigdata [--steps N] [--points N] [--seed S] [--decay]\n");
+      fprintf(stderr, "usage: bigdata [--steps N] [--points N] [--seed S] [--decay] [--logdir DIR]\n");
       return EXIT_FAILURE;
     }
   }
@@ -110,6 +116,13 @@ int main(int argc, char **argv) {
   if (!step || !xb || !yb) return fail("preparing the step", st);
   float *xd = tfm_tensor_data(xb), *yd = tfm_tensor_data(yb);
   tfm_tensor *feed_values[2] = {xb, yb};
+  /* The same step also fetching the loss, for the steps that report it. */
+  tfm_callable *step_loss = tfm_session_make_callable(sess, feeds, 2, &loss, 1, &train, 1, st);
+  tfm_summary_writer *writer = logdir ? tfm_summary_writer_new(logdir, 0, 0, st) : NULL;
+  if (!step_loss || (logdir && (!writer || tfm_summary_writer_add_graph(writer, g, 0, st) != TFM_OK)))
+    return fail("preparing the loss curve", st);
+  progress_t progress;
+  progress_start(&progress, steps);
 
   double start = now_seconds();
   for (long i = 0; i < steps; i++) {
@@ -118,8 +131,20 @@ int main(int argc, char **argv) {
       xd[k] = x_all[j];
       yd[k] = y_all[j];
     }
-    if (tfm_callable_run(step, feed_values, NULL, st) != TFM_OK) return fail("training", st);
+    int log = writer && i % 100 == 0, draw = progress_due(&progress, i + 1);
+    if (!log && !draw) {
+      if (tfm_callable_run(step, feed_values, NULL, st) != TFM_OK) return fail("training", st);
+      continue;
+    }
+    tfm_tensor *loss_value;
+    if (tfm_callable_run(step_loss, feed_values, &loss_value, st) != TFM_OK) return fail("training", st);
+    double l = *(float *)tfm_tensor_data(loss_value);
+    tfm_tensor_release(loss_value);
+    if (log && tfm_summary_writer_add_scalar(writer, "loss", l, i, st) != TFM_OK) return fail("logging", st);
+    if (draw) progress_draw(&progress, i + 1, l);
   }
+  progress_end(&progress);
+  if (writer && tfm_summary_writer_close(writer, st) != TFM_OK) return fail("closing the event file", st);
   double elapsed = now_seconds() - start;
 
   tfm_output *fetches[2] = {tfm_variable_value(m), tfm_variable_value(b)};
@@ -140,6 +165,8 @@ int main(int argc, char **argv) {
   tfm_tensor_release(xb);
   tfm_tensor_release(yb);
   tfm_callable_delete(step);
+  tfm_callable_delete(step_loss);
+  tfm_summary_writer_delete(writer);
   tfm_session_delete(sess);
   tfm_optimizer_delete(opt);
   tfm_graph_delete(g);

@@ -674,8 +674,9 @@ START_TEST(dot_draws_scopes_variables_and_placeholders) {
   tfm_output *y = tfm_mul(g, x, tfm_variable_value(wv), "y", st);
   tfm_graph_pop_name_scope(g, st);
   tfm_output *loss = tfm_reduce_sum(g, y, NULL, 0, 0, "loss", st);
+  tfm_output *sq = tfm_square(g, x, NULL, st);
   OK(st);
-  (void)loss;
+  (void)loss, (void)sq;
   tfm_buffer *b = tfm_graph_to_dot(g, st);
   OK(st);
   const char *dot = tfm_buffer_data(b);
@@ -687,6 +688,9 @@ START_TEST(dot_draws_scopes_variables_and_placeholders) {
   const char *ph = strstr(dot, "\"x\" [label=\"x\\nPlaceholder\\nfloat32 [?,3]\"");
   ck_assert_msg(ph && strstr(ph, "ellipse"), "%s", dot);
   ck_assert_msg(strstr(dot, "\"x\" -> \"layer/y\" [label=\"[?,3]\"]"), "%s", dot);
+  /* A name made from the type is not repeated; a chosen one is shown. */
+  ck_assert_msg(strstr(dot, "\"Square\" [label=\"Square\\nfloat32 [?,3]\""), "%s", dot);
+  ck_assert_msg(strstr(dot, "\"loss\" [label=\"loss\\nSum\\nfloat32 []\""), "%s", dot);
   /* Graphviz accepts it (when installed). */
   char dir[1024], cmd[2400];
   test_tmpdir(dir, sizeof dir);

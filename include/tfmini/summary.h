@@ -176,7 +176,8 @@ TFM_API tfm_output *tfm_summary_merge_all(tfm_graph *g, const char *key, tfm_sta
 
 /* ---- graph pictures ---- */
 /* The graph in Graphviz's DOT language (render with `dot -Tsvg`): one node per op
- * labelled with its name, type and output shape; variables drawn as filled boxes,
+ * labelled with its name (left out when it is just the type, "Mul_3"), type and
+ * the dtype and shape of its first output; variables drawn as filled boxes,
  * placeholders as filled ellipses (inputs), constants small and grey; each name
  * scope a cluster (nested as the scopes are); data edges solid and labelled with the
  * shape, control edges dashed. Caller owns the buffer (tfm_buffer_delete).

@@ -129,6 +129,17 @@ static const char *short_name(const char *name) {
   return slash ? slash + 1 : name;
 }
 
+/* "Mul", "Mul_3": a name the op got from its type says nothing more than the type. */
+static bool named_by_type(const char *name, const char *type) {
+  size_t n = strlen(type);
+  if (strncmp(name, type, n) != 0) return false;
+  if (name[n] == '\0') return true;
+  if (name[n] != '_' || !name[n + 1]) return false;
+  for (const char *p = name + n + 1; *p; p++)
+    if (*p < '0' || *p > '9') return false;
+  return true;
+}
+
 static bool type_is(const node_t *n, const char *const *types) {
   for (; *types; types++)
     if (strcmp(n->type, *types) == 0) return true;
@@ -147,8 +158,10 @@ static void put_node(dot_t *d, const node_t *n, int depth) {
   put(d, "%*s\"", 2 * depth, "");
   put_escaped(d, n->name);
   put(d, "\" [label=\"");
-  put_escaped(d, short_name(n->name));
-  put(d, "\\n");
+  if (!named_by_type(short_name(n->name), n->type)) {
+    put_escaped(d, short_name(n->name));
+    put(d, "\\n");
+  }
   put_escaped(d, n->type);
   if (n->n_outputs > 0) {
     char s[SHAPE_STR_MAX];

@@ -315,3 +315,35 @@ def test_progress_line_in_place_on_tty_quiet_otherwise():
         p.update(step, loss=1.0)
     p.close()
     assert quiet.getvalue() == ""
+
+
+def _examples_dir():
+    lib = os.environ.get("TFMINI_LIBRARY", "")
+    return os.path.join(os.path.dirname(os.path.dirname(lib)), "examples")
+
+
+def _check_loss_curve(logdir, steps):
+    events = tf.summary.read_events(_only_file(logdir))
+    assert events[1].what == "graph_def"
+    curve = tf.summary.scalars(_only_file(logdir), "loss")
+    assert [s for s, _, _ in curve] == list(range(0, steps, 100))
+    # Falls from the start (~50) to near the noise floor 8 * 0.25^2 = 0.5.
+    assert curve[0][2] > 10 and np.mean([v for _, _, v in curve[-10:]]) < 2
+
+
+def test_c_bigdata_writes_its_loss_curve(tmp_path):
+    exe = os.path.join(_examples_dir(), "bigdata")
+    if not os.path.exists(exe):
+        pytest.skip("examples not built at %s" % exe)
+    out = subprocess.run([exe, "--steps", "3000", "--points", "100000", "--logdir", str(tmp_path)],
+                         capture_output=True, text=True, check=True)
+    assert "\r" not in out.stderr  # no progress line when stderr is not a terminal
+    _check_loss_curve(tmp_path, 3000)
+
+
+def test_python_bigdata_writes_its_loss_curve(tmp_path):
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "python", "bigdata.py")
+    out = subprocess.run([sys.executable, script, "3000", "--logdir", str(tmp_path)], capture_output=True,
+                         text=True, check=True, env=dict(os.environ))
+    assert "Slope" in out.stdout and "\r" not in out.stderr
+    _check_loss_curve(tmp_path, 3000)

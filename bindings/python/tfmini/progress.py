@@ -50,13 +50,17 @@ class Progress:
             parts.append("ETA 0:00 (took %s)" % _clock(elapsed))
         return "  ".join(parts)
 
-    def update(self, step, loss=None):
+    def due(self, step):
+        """Whether update(step) would redraw: fetch the loss only then."""
         if not self.enabled:
+            return False
+        return (self._last_draw is None or step >= self.total or
+                time.monotonic() - self._last_draw >= self.min_interval)
+
+    def update(self, step, loss=None):
+        if not self.due(step):
             return
         now = time.monotonic()
-        if (self._last_draw is not None and now - self._last_draw < self.min_interval and
-                step < self.total):
-            return
         self._last_draw = now
         text = self.line(step, loss, now)
         pad = " " * max(0, self._width - len(text))  # wipe what a longer line left
