@@ -342,9 +342,9 @@ static tfm_code read_mutated(const char *suffix, long at, int truncate_to, tfm_s
 }
 
 START_TEST(bundle_detects_corruption_and_truncation) {
-  tfm_status *st = tfm_status_new();
   char probe[1024];
   if (!tf_testdata("regression_savedmodel_tf1.2", probe, sizeof probe)) return;
+  tfm_status *st = tfm_status_new();
   int64_t before = tfm_debug_bytes_in_use();
   ck_assert_int_eq(read_mutated(".index", -1, -1, st), TFM_OK);
   for (long at = 0; at < 8; at++) {
