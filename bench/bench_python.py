@@ -108,7 +108,7 @@ def report(title, results, baseline):
         ratio = ""
         if base and name != baseline:
             ratio = "  %.2fx %s's time" % (ns / base, baseline)
-        print("  %-34s %9.2f us/step%s" % (name, ns / 1000.0, ratio))
+        print("  %-38s %9.2f us/step%s" % (name, ns / 1000.0, ratio))
 
 
 def main():
@@ -178,8 +178,14 @@ def main():
             xb, yb = next(s)
             step_fn(xb, yb)
 
+    def tf_feed_general(n, s=stream("tf_general")):
+        for _ in range(n):  # the path every run took before prepared runs (for reference)
+            xb, yb = next(s)
+            sess._run_general(train, {x_ph: xb, y_ph: yb})
+
     contenders = {"drawing the batch alone": draw_only, "tfmini sess.run(train_op, feed_dict)": tf_feed,
-                  "tfmini make_callable(train_op, [x, y])": tf_feed_callable}
+                  "tfmini make_callable(train_op, [x, y])": tf_feed_callable,
+                  "tfmini unprepared sess.run (before)": tf_feed_general}
     if torch:
         bm, bb, bopt = torch_model()
 
