@@ -1043,6 +1043,111 @@ START_TEST(test_sharded_tf_saver_graph_runs_and_maps_from_its_saver_def) {
 }
 END_TEST
 
+static tfm_tensor *run1(tfm_session *sess, tfm_output *o, tfm_status *st) {
+  tfm_tensor *t = NULL;
+  tfm_session_run(sess, NULL, NULL, 0, &o, &t, 1, NULL, 0, st);
+  return t;
+}
+
+static const char *str_at(tfm_tensor *t, int64_t i) {
+  const char *p;
+  size_t n;
+  ck_assert_int_eq(tfm_tensor_string_get(t, i, &p, &n, NULL), TFM_OK);
+  return p;
+}
+
+/* The io ops one by one, against values worked out by hand. */
+START_TEST(test_io_ops_compute_hand_worked_values) {
+  char dir[1024], p0[1100], p1[1100], dest[1100];
+  test_tmpdir(dir, sizeof dir);
+  tfm_status *st = tfm_status_new();
+  tfm_graph *g = tfm_graph_new(st);
+  tfm_session *sess = tfm_session_new(g, st);
+  /* StringJoin: a vector and a scalar, separator "-" */
+  const char *ab[2] = {"a", "b"}, *x = "x";
+  tfm_output *join_in[2] = {str_const(g, "ab", ab, 2, st), str_const(g, "x", &x, -1, st)};
+  tfm_op_builder *b = tfm_op_builder_new(g, "StringJoin", "join", st);
+  tfm_op_builder_add_inputs(b, join_in, 2);
+  tfm_op_builder_set_attr_int(b, "N", 2);
+  tfm_op_builder_set_attr_string(b, "separator", "-", 1);
+  tfm_op *join = tfm_op_builder_finish(b, st);
+  OK(st);
+  tfm_tensor *t = run1(sess, out0(join), st);
+  OK(st);
+  ck_assert_int_eq(tfm_tensor_num_elements(t), 2);
+  ck_assert_str_eq(str_at(t, 0), "a-x");
+  ck_assert_str_eq(str_at(t, 1), "b-x");
+  tfm_tensor_release(t);
+  /* ShardedFilename("p", 2, 5) = "p-00002-of-00005"; shard 5 of 5 is refused */
+  int32_t two = 2, five = 5;
+  const char *pname = "p";
+  tfm_output *sf_in[3] = {str_const(g, "p", &pname, -1, st), tfm_constant_i32(g, &two, 1, NULL, st),
+                          tfm_constant_i32(g, &five, 1, NULL, st)};
+  tfm_op *sf = build(g, "ShardedFilename", "sf", sf_in, 3, NULL, 0, st);
+  t = run1(sess, out0(sf), st);
+  OK(st);
+  ck_assert_str_eq(str_at(t, 0), "p-00002-of-00005");
+  tfm_tensor_release(t);
+  tfm_output *bad_in[3] = {sf_in[0], sf_in[2], sf_in[2]};
+  tfm_op *bad = build(g, "ShardedFilename", "sf_bad", bad_in, 3, NULL, 0, st);
+  ck_assert_ptr_null(run1(sess, out0(bad), st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  /* SaveV2 to two prefixes, MergeV2Checkpoints into one bundle of 2 shards */
+  snprintf(p0, sizeof p0, "%s/tmp_a/part-0", dir);
+  snprintf(p1, sizeof p1, "%s/tmp_b/part-1", dir);
+  snprintf(dest, sizeof dest, "%s/merged", dir);
+  tfm_variable *va = var_f32(g, "va", 2, 1, st), *vb = var_f32(g, "vb", 3, 5, st);
+  tfm_op *init = tfm_global_variables_initializer(g, st);
+  tfm_session_run(sess, NULL, NULL, 0, NULL, NULL, 0, &init, 1, st);
+  const char *ka = "ka", *kb = "kb", *none = "", *slice = "2 0,1";
+  const char *prefixes[2] = {p0, p1};
+  tfm_output *s0_in[4] = {str_const(g, "p0", &prefixes[0], -1, st), str_const(g, "n0", &ka, 1, st),
+                          str_const(g, "e0", &none, 1, st), tfm_variable_ref(va)};
+  tfm_output *s1_in[4] = {str_const(g, "p1", &prefixes[1], -1, st), str_const(g, "n1", &kb, 1, st), s0_in[2],
+                          tfm_variable_ref(vb)};
+  tfm_op *saves[2] = {build(g, "SaveV2", "s0", s0_in, 4, NULL, 0, st), build(g, "SaveV2", "s1", s1_in, 4, NULL, 0, st)};
+  tfm_output *merge_in[2] = {str_const(g, "srcs", prefixes, 2, st), NULL};
+  const char *dp = dest;
+  merge_in[1] = str_const(g, "dest", &dp, -1, st);
+  tfm_op *merge = build(g, "MergeV2Checkpoints", "merge", merge_in, 2, saves, 2, st);
+  tfm_session_run(sess, NULL, NULL, 0, NULL, NULL, 0, &merge, 1, st);
+  OK(st);
+  ck_assert(file_exists(dir, "merged.data-00000-of-00002") && file_exists(dir, "merged.data-00001-of-00002"));
+  ck_assert(!file_exists(dir, "tmp_a") && !file_exists(dir, "tmp_b"));
+  bundle_reader_t *r = bundle_reader_open(dest, st);
+  OK(st);
+  tensor_t *kbv = bundle_reader_read(r, "kb", st);
+  OK(st);
+  ck_assert_float_eq(((float *)kbv->data)[2], 7.0f);
+  bundle_entry_t e;
+  ck_assert_int_eq(bundle_reader_lookup(r, "kb", &e, st), TFM_OK);
+  ck_assert_int_eq(e.shard_id, 1);
+  tensor_unref(kbv);
+  bundle_reader_close(r);
+  /* a partitioned slice: UNIMPLEMENTED naming the tensor */
+  tfm_output *part_in[4] = {s0_in[0], s0_in[1], str_const(g, "slice", &slice, 1, st), tfm_variable_ref(va)};
+  tfm_op *part = build(g, "SaveV2", "s_part", part_in, 4, NULL, 0, st);
+  tfm_session_run(sess, NULL, NULL, 0, NULL, NULL, 0, &part, 1, st);
+  ck_assert_int_eq(tfm_status_code(st), TFM_UNIMPLEMENTED);
+  ck_assert_ptr_nonnull(strstr(tfm_status_message(st), "'ka'"));
+  /* RestoreV2 of a float tensor as int32: INVALID_ARGUMENT with both dtypes */
+  tfm_op_builder *rb = tfm_op_builder_new(g, "RestoreV2", "r_int", st);
+  tfm_output *r_in[3] = {merge_in[1], s0_in[1], s0_in[2]};
+  tfm_op_builder_add_inputs(rb, r_in, 3);
+  tfm_dtype i32 = TFM_INT32;
+  tfm_op_builder_set_attr_type_list(rb, "dtypes", &i32, 1);
+  tfm_op *r_int = tfm_op_builder_finish(rb, st);
+  OK(st);
+  ck_assert_ptr_null(run1(sess, out0(r_int), st));
+  ck_assert_int_eq(tfm_status_code(st), TFM_INVALID_ARGUMENT);
+  ck_assert_msg(strstr(tfm_status_message(st), "float32") && strstr(tfm_status_message(st), "int32"), "%s",
+                tfm_status_message(st));
+  tfm_session_delete(sess);
+  tfm_graph_delete(g);
+  tfm_status_delete(st);
+}
+END_TEST
+
 /* A restore subgraph we cannot map to variables still restores: by its ops. */
 START_TEST(test_unmappable_saver_def_runs_the_graph_ops) {
   char dir[1024], prefix[1100];
@@ -1241,6 +1346,7 @@ Suite *saver_suite(void) {
   tcase_add_test(tc, test_timer_saves_every_n_steps_and_every_s_seconds);
   tcase_add_test(tc, test_sharded_tf_saver_graph_runs_and_maps_from_its_saver_def);
   tcase_add_test(tc, test_unmappable_saver_def_runs_the_graph_ops);
+  tcase_add_test(tc, test_io_ops_compute_hand_worked_values);
   tcase_add_test(tc, test_saver_def_of_houseprices_meta_restores_and_saves);
   tcase_add_test(tc, test_saver_def_of_sharded_savedmodel_restores_and_saves);
   suite_add_tcase(s, tc);

@@ -260,7 +260,9 @@ done:
 }
 
 TFM_API tfm_saver *tfm_saver_new(tfm_graph *g, tfm_variable *const *vars, const char *const *keys, int n,
-                                 int max_to_keep, double keep_every_n_hours, tfm_status *st) {
+                                 int max_to_keep, double keep_every_n_hours, tfm_status *status) {
+  tfm_status local;
+  tfm_status *st = status ? status : &local;
   if (n < 0 || (n > 0 && !vars)) {
     status_set(st, TFM_INVALID_ARGUMENT, "tfm_saver_new: %d variables given as %p", n, (const void *)vars);
     return NULL;
@@ -339,7 +341,9 @@ static tfm_code want_output(graph_t *g, const char *what, const char *name, tfm_
   return TFM_OK;
 }
 
-tfm_saver *saver_from_def(tfm_graph *g, const saver_def_t *def, tfm_status *st) {
+tfm_saver *saver_from_def(tfm_graph *g, const saver_def_t *def, tfm_status *status) {
+  tfm_status local;
+  tfm_status *st = status ? status : &local;
   g = graph_or_default(g);
   if (want_output(g, "filename_tensor_name", def->filename_tensor_name, st) != TFM_OK ||
       want_output(g, "save_tensor_name", def->save_tensor_name, st) != TFM_OK)

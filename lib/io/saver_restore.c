@@ -94,7 +94,9 @@ static tfm_code restore_direct(tfm_saver *s, session_t *sess, const char *prefix
   return code;
 }
 
-TFM_API tfm_code tfm_saver_restore(tfm_saver *s, tfm_session *sess, const char *prefix, tfm_status *st) {
+TFM_API tfm_code tfm_saver_restore(tfm_saver *s, tfm_session *sess, const char *prefix, tfm_status *status) {
+  tfm_status local;
+  tfm_status *st = status ? status : &local;
   if (!s || !sess || !prefix || !prefix[0])
     return status_set(st, TFM_INVALID_ARGUMENT, "tfm_saver_restore: NULL %s",
                       !s ? "saver" : !sess ? "session" : "prefix");

@@ -228,7 +228,9 @@ static tfm_code record_checkpoint(tfm_saver *s, const char *path, const char *se
 }
 
 TFM_API tfm_code tfm_saver_save(tfm_saver *s, tfm_session *sess, const char *prefix, int64_t global_step,
-                                int write_meta_graph, char *path_out, size_t cap, tfm_status *st) {
+                                int write_meta_graph, char *path_out, size_t cap, tfm_status *status) {
+  tfm_status local;
+  tfm_status *st = status ? status : &local;
   if (path_out && cap) path_out[0] = '\0';
   if (!s || !sess || !prefix || !prefix[0])
     return status_set(st, TFM_INVALID_ARGUMENT, "tfm_saver_save: NULL %s", !s ? "saver" : !sess ? "session" : "prefix");
@@ -264,7 +266,9 @@ TFM_API tfm_code tfm_saver_save(tfm_saver *s, tfm_session *sess, const char *pre
   return code == TFM_OK ? status_ok(st) : code;
 }
 
-TFM_API tfm_code tfm_latest_checkpoint(const char *dir, char *buf, size_t cap, tfm_status *st) {
+TFM_API tfm_code tfm_latest_checkpoint(const char *dir, char *buf, size_t cap, tfm_status *status) {
+  tfm_status local;
+  tfm_status *st = status ? status : &local;
   if (buf && cap) buf[0] = '\0';
   if (!dir || !buf) return status_set(st, TFM_INVALID_ARGUMENT, "tfm_latest_checkpoint: NULL %s", dir ? "buf" : "dir");
   checkpoint_state_t cs = CHECKPOINT_STATE_INIT;
@@ -296,7 +300,9 @@ struct tfm_checkpoint_timer {
 };
 
 TFM_API tfm_checkpoint_timer *tfm_checkpoint_timer_new(tfm_saver *saver, const char *prefix, double every_seconds,
-                                                       int64_t every_steps, tfm_status *st) {
+                                                       int64_t every_steps, tfm_status *status) {
+  tfm_status local;
+  tfm_status *st = status ? status : &local;
   if (!saver || !prefix || !prefix[0]) {
     status_set(st, TFM_INVALID_ARGUMENT, "tfm_checkpoint_timer_new: NULL or empty %s", saver ? "prefix" : "saver");
     return NULL;
@@ -315,7 +321,9 @@ TFM_API tfm_checkpoint_timer *tfm_checkpoint_timer_new(tfm_saver *saver, const c
 }
 
 TFM_API tfm_code tfm_checkpoint_timer_step(tfm_checkpoint_timer *t, tfm_session *sess, int64_t global_step,
-                                           int *saved, tfm_status *st) {
+                                           int *saved, tfm_status *status) {
+  tfm_status local;
+  tfm_status *st = status ? status : &local;
   if (saved) *saved = 0;
   if (!t) return status_set(st, TFM_INVALID_ARGUMENT, "tfm_checkpoint_timer_step: NULL timer");
   double now = saver_now(t->saver);

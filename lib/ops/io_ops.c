@@ -273,16 +273,16 @@ static tfm_code string_join_compute(kctx_t *c) {
   const attr_value_t *sep_attr = node_attr(c->node, "separator");
   const char *sep = sep_attr && sep_attr->kind == ATTR_S && sep_attr->u.s.data ? sep_attr->u.s.data : "";
   size_t sep_len = sep_attr && sep_attr->kind == ATTR_S ? sep_attr->u.s.len : 0;
-  const tensor_t *shaped = NULL; /* scalars broadcast against the one non-scalar shape */
+  int shaped = -1; /* scalars broadcast against the one non-scalar shape */
   for (int i = 0; i < c->n_in; i++) {
     const tensor_t *t = c->in[i];
     if (t->dtype != TFM_STRING) return kctx_error(c, TFM_INVALID_ARGUMENT, "input %d is not a string tensor", i);
     if (t->shape.rank == 0) continue;
-    if (shaped && !shape_equal(&shaped->shape, &t->shape))
-      return kctx_error(c, TFM_INVALID_ARGUMENT, "inputs %d and %d differ in shape", (int)(shaped - c->in[0]), i);
-    shaped = t;
+    if (shaped >= 0 && !shape_equal(&c->in[shaped]->shape, &t->shape))
+      return kctx_error(c, TFM_INVALID_ARGUMENT, "inputs %d and %d differ in shape", shaped, i);
+    shaped = i;
   }
-  shape_t s = shaped ? shaped->shape : shape_scalar();
+  shape_t s = shaped >= 0 ? c->in[shaped]->shape : shape_scalar();
   tensor_t *out = kctx_alloc_output(c, 0, TFM_STRING, &s);
   if (!out) return status_code(c->st);
   for (int64_t e = 0; e < out->num_elements; e++) {
