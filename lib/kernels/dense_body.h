@@ -31,6 +31,27 @@ DINLINE vd vd_load(const double *p) {
   return v;
 }
 DINLINE void vf_store(float *p, vf v) { memcpy(p, &v, sizeof v); }
+
+/* Streaming reductions (sums, dot products) may use narrower vectors than the
+ * level's registers: they are bound by memory, and on some CPUs a 512-bit loop
+ * streams worse than a 256-bit one (see dense_avx512.c). */
+#ifndef DENSE_STREAM_BYTES
+#define DENSE_STREAM_BYTES DENSE_VEC_BYTES
+#endif
+typedef float vsf __attribute__((vector_size(DENSE_STREAM_BYTES)));
+typedef double vsd __attribute__((vector_size(DENSE_STREAM_BYTES)));
+#define VSF ((int)(DENSE_STREAM_BYTES / sizeof(float)))
+#define VSD ((int)(DENSE_STREAM_BYTES / sizeof(double)))
+DINLINE vsf vsf_load(const float *p) {
+  vsf v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+DINLINE vsd vsd_load(const double *p) {
+  vsd v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
 DINLINE void vd_store(double *p, vd v) { memcpy(p, &v, sizeof v); }
 
 /* ---- sums ------------------------------------------------------------------- */
@@ -68,24 +89,24 @@ DINLINE void vd_store(double *p, vd v) { memcpy(p, &v, sizeof v); }
     return NAME(x, half) + NAME(x + half, n - half);                               \
   }
 
-DEFINE_SUM(float, vf, VF, vf_load, DNAME(sum_f32), DNAME(sum_chunk_f32))
-DEFINE_SUM(double, vd, VD, vd_load, DNAME(sum_f64), DNAME(sum_chunk_f64))
+DEFINE_SUM(float, vsf, VSF, vsf_load, DNAME(sum_f32), DNAME(sum_chunk_f32))
+DEFINE_SUM(double, vsd, VSD, vsd_load, DNAME(sum_f64), DNAME(sum_chunk_f64))
 
 /* Dot products: the same chunking and accumulators as the sums (fused plans
  * reduce a product without storing it). */
 static float DNAME(dot_chunk_f32)(const float *a, const float *b, int64_t n) {
-  vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+  vsf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
   int64_t i = 0;
-  for (; i + 4 * VF <= n; i += 4 * VF) {
-    a0 += vf_load(a + i) * vf_load(b + i);
-    a1 += vf_load(a + i + VF) * vf_load(b + i + VF);
-    a2 += vf_load(a + i + 2 * VF) * vf_load(b + i + 2 * VF);
-    a3 += vf_load(a + i + 3 * VF) * vf_load(b + i + 3 * VF);
+  for (; i + 4 * VSF <= n; i += 4 * VSF) {
+    a0 += vsf_load(a + i) * vsf_load(b + i);
+    a1 += vsf_load(a + i + VSF) * vsf_load(b + i + VSF);
+    a2 += vsf_load(a + i + 2 * VSF) * vsf_load(b + i + 2 * VSF);
+    a3 += vsf_load(a + i + 3 * VSF) * vsf_load(b + i + 3 * VSF);
   }
-  for (; i + VF <= n; i += VF) a0 += vf_load(a + i) * vf_load(b + i);
-  vf s = (a0 + a1) + (a2 + a3);
+  for (; i + VSF <= n; i += VSF) a0 += vsf_load(a + i) * vsf_load(b + i);
+  vsf s = (a0 + a1) + (a2 + a3);
   float r = 0;
-  for (int l = 0; l < VF; l++) r += s[l];
+  for (int l = 0; l < VSF; l++) r += s[l];
   float tail = 0;
   for (; i < n; i++) tail += a[i] * b[i];
   return r + tail;
