@@ -65,13 +65,30 @@ static inline __attribute__((always_inline)) void vm_st(float *p, vf v) { memcpy
   BCASE(SRC, GET, VB_DIV, E_DIV)                                                     \
   BCASE(SRC, GET, VB_SQUARED_DIFF, E_SQD)
 
+/* acc[o->arg] += a0..a3: the first four accumulators live in registers (racc,
+ * constant indices after inlining), the others in memory. */
+#define ACC_ADD()                                                                    \
+  do {                                                                               \
+    switch (o->arg) {                                                                \
+      case 0: racc[0][0] += a0; racc[0][1] += a1; racc[0][2] += a2; racc[0][3] += a3; break; \
+      case 1: racc[1][0] += a0; racc[1][1] += a1; racc[1][2] += a2; racc[1][3] += a3; break; \
+      case 2: racc[2][0] += a0; racc[2][1] += a1; racc[2][2] += a2; racc[2][3] += a3; break; \
+      case 3: racc[3][0] += a0; racc[3][1] += a1; racc[3][2] += a2; racc[3][3] += a3; break; \
+      default:                                                                       \
+        vacc[o->arg][0] += a0;                                                       \
+        vacc[o->arg][1] += a1;                                                       \
+        vacc[o->arg][2] += a2;                                                       \
+        vacc[o->arg][3] += a3;                                                       \
+    }                                                                                \
+  } while (0)
+
 /* One block of BLK elements at element i of every buffer; `mask` (4 vectors)
  * keeps the lanes of a short last block out of the accumulators. */
 static inline __attribute__((always_inline)) void vm_block(const vm_op_t *code, int nc,
                                                            const float *const *ext, const float *uni,
                                                            float *const *out, int64_t i,
-                                                           vf (*tmp)[4], vf (*vacc)[4],
-                                                           const vi *mask) {
+                                                           vf (*tmp)[4], vf (*racc)[4],
+                                                           vf (*vacc)[4], const vi *mask) {
   vf t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0};
   vf stk[FUSE_VM_MAX_STACK][4];
   int sp = 0;
@@ -133,10 +150,7 @@ static inline __attribute__((always_inline)) void vm_block(const vm_op_t *code, 
           a2 = (vf)((vi)a2 & mask[2]);
           a3 = (vf)((vi)a3 & mask[3]);
         }
-        vacc[o->arg][0] += a0;
-        vacc[o->arg][1] += a1;
-        vacc[o->arg][2] += a2;
-        vacc[o->arg][3] += a3;
+        ACC_ADD();
         break;
       }
       case VM_ACC_SQ:
@@ -162,10 +176,7 @@ static inline __attribute__((always_inline)) void vm_block(const vm_op_t *code, 
           a2 = (vf)((vi)a2 & mask[2]);
           a3 = (vf)((vi)a3 & mask[3]);
         }
-        vacc[o->arg][0] += a0;
-        vacc[o->arg][1] += a1;
-        vacc[o->arg][2] += a2;
-        vacc[o->arg][3] += a3;
+        ACC_ADD();
         break;
       }
       case VM_AFFINE: {
@@ -197,9 +208,11 @@ static void FUSE_VM_NAME(const vm_op_t *code, int nc, const float *const *ext, i
                          const float *uni, float *const *out, int n_out, int64_t off,
                          int64_t len, int n_acc, double *acc) {
   vf tmp[FUSE_VM_MAX_TMP][4], vacc[FUSE_VM_MAX_ACC][4];
+  vf racc[4][4];
   memset(vacc, 0, sizeof(vacc[0]) * (size_t)n_acc);
+  for (int a = 0; a < 4; a++) racc[a][0] = racc[a][1] = racc[a][2] = racc[a][3] = (vf){0};
   int64_t i = off, end = off + len;
-  for (; i + BLK <= end; i += BLK) vm_block(code, nc, ext, uni, out, i, tmp, vacc, NULL);
+  for (; i + BLK <= end; i += BLK) vm_block(code, nc, ext, uni, out, i, tmp, racc, vacc, NULL);
   if (i < end) {
     /* the last short block: through zero-padded copies */
     int n = (int)(end - i);
@@ -216,11 +229,13 @@ static void FUSE_VM_NAME(const vm_op_t *code, int nc, const float *const *ext, i
     for (int e = 0; e < n_out; e++) po[e] = pout[e];
     vi mask[4];
     for (int l = 0; l < BLK; l++) mask[l / W][l % W] = l < n ? -1 : 0;
-    vm_block(code, nc, pe, uni, po, 0, tmp, vacc, mask);
+    vm_block(code, nc, pe, uni, po, 0, tmp, racc, vacc, mask);
     for (int k = 0; k < nc; k++) /* only the outputs written here are element-wise */
       if (code[k].op == VM_STORE)
         memcpy(out[code[k].arg] + i, pout[code[k].arg], sizeof(float) * (size_t)n);
   }
+  for (int a = 0; a < n_acc && a < 4; a++)
+    for (int j = 0; j < 4; j++) vacc[a][j] += racc[a][j];
   for (int a = 0; a < n_acc; a++) {
     vf s = (vacc[a][0] + vacc[a][1]) + (vacc[a][2] + vacc[a][3]);
     double d = 0;

@@ -602,6 +602,20 @@ static bool build_vm_program(run_t *r) {
         return false;
     }
   }
+  /* temps nobody reloads (the peephole kept the value in the tos) are not saved */
+  int kept = 0;
+  for (int k = 0; k < s->n_vm; k++) {
+    vm_op_t op = s->vm[k];
+    bool read = op.op != VM_SAVE_TMP;
+    for (int j = k + 1; j < s->n_vm && !read; j++) {
+      vm_op_t q = s->vm[j];
+      bool tmp_src = q.op >= VM_BIN(VM_SRC_TMP, 0, 0) && q.op < VM_BIN(VM_SRC_STACK, 0, 0);
+      read = ((q.op == VM_LOAD_TMP || tmp_src) && q.arg == op.arg) ||
+             (q.op == VM_ACC_MUL_TMP && q.arg2 == op.arg);
+    }
+    if (read) s->vm[kept++] = op;
+  }
+  s->n_vm = kept;
   return true;
 }
 
