@@ -565,6 +565,25 @@ START_TEST(write_graph_then_import_the_file) {
   graph_t *g = tfm_graph_new(st);
   ck_assert_int_eq(tfm_import_graph_def_file(g, path, "f", st), TFM_OK);
   ck_assert_int_eq(g->n_nodes, g1->n_nodes);
+  /* Text format (.pbtxt, told apart by content): the same graph again. */
+  ck_assert_int_eq(tfm_write_graph(g1, dir, "model.pbtxt", 1, st), TFM_OK);
+  snprintf(path, sizeof path, "%s/model.pbtxt", dir);
+  size_t n;
+  char *text = (char *)slurp(path, &n);
+  ck_assert(n > 6 && memcmp(text, "node {", 6) == 0);
+  HAS(text, "name: \"gated\"");
+  HAS(text, "input: \"^marker\"");
+  free(text);
+  graph_t *gt = tfm_graph_new(st);
+  ck_assert_int_eq(tfm_import_graph_def_file(gt, path, NULL, st), TFM_OK);
+  ck_assert_int_eq(gt->n_nodes, g1->n_nodes);
+  for (int i = 0; i < g1->n_nodes; i++) check_same_node(g1->nodes[i], graph_find_op(gt, g1->nodes[i]->name));
+  tfm_buffer *t1 = tfm_graph_to_graph_def(g1, 1, st), *t2 = tfm_graph_to_graph_def(gt, 1, st);
+  ck_assert_uint_eq(tfm_buffer_size(t1), tfm_buffer_size(t2));
+  ck_assert(memcmp(tfm_buffer_data(t1), tfm_buffer_data(t2), tfm_buffer_size(t1)) == 0);
+  tfm_buffer_delete(t1);
+  tfm_buffer_delete(t2);
+  tfm_graph_delete(gt);
   ck_assert_int_eq(tfm_import_graph_def_file(g, "/nonexistent/model.pb", NULL, st), TFM_NOT_FOUND);
   HAS(tfm_status_message(st), "/nonexistent/model.pb");
   ck_assert_int_eq(tfm_write_graph(g1, "/nonexistent/dir", "m.pb", 0, st) != TFM_OK, 1);

@@ -119,26 +119,61 @@ TFM_API tfm_code tfm_export_meta_graph(tfm_graph *g, tfm_saver *saver, const cha
 /* tf.train.import_meta_graph(path, import_scope): imports into `g` (NULL = default),
  * under import_scope (may be NULL), restores collections, and returns a Saver built
  * from the SaverDef (caller owns it; NULL with status OK when there is none).
- * Errors: NOT_FOUND, DATA_LOSS, UNIMPLEMENTED (an op type we do not have, named). */
+ * The file may be binary or text format. Variables in the "variables" /
+ * "trainable_variables" collections come back as tfm_variable records (so
+ * optimizers, initializers and Savers see them); "global_step" and other
+ * variable collections point at them; node_list items become ops ("name") or
+ * tensors ("name:0"); int64, float and bytes lists their items; any_list
+ * collections are skipped. All or nothing: on error the graph is left as it was.
+ * Errors: those of tfm_import_graph_def_file, NOT_FOUND naming a collection item
+ * or SaverDef name missing from the graph, UNIMPLEMENTED for resource variables. */
 TFM_API tfm_saver *tfm_import_meta_graph(tfm_graph *g, const char *path, const char *import_scope,
                                          tfm_status *status);
 
-/* ---- graphs ---- */
-/* graph.as_graph_def(): the serialized GraphDef (binary, or text format), owned by
- * the caller. Errors: INVALID_ARGUMENT (an op that cannot be encoded), RESOURCE_EXHAUSTED. */
+/* ---- graphs ----
+ * GraphDef is TensorFlow's graph file: each op with its inputs ("name:1", "^ctrl"
+ * for control inputs), device and attrs, plus versions {producer: 26} (TF 1.10's
+ * graph version, whose op semantics libtfmini follows). Nodes are streamed, so
+ * graphs of any size pass both ways. */
+/* graph.as_graph_def(): the serialized GraphDef (binary, or text format when
+ * as_text), without `_output_shapes` (as TF's sess.graph_def). NULL g: the default
+ * graph. Caller owns the buffer. Errors: INVALID_ARGUMENT naming a node that cannot
+ * be encoded, RESOURCE_EXHAUSTED. */
 TFM_API tfm_buffer *tfm_graph_to_graph_def(tfm_graph *g, int as_text, tfm_status *status);
-/* tf.train.write_graph(graph, dir, name, as_text): dir/name, written atomically.
- * Errors: as tfm_graph_to_graph_def, and I/O errors naming the file. */
+/* The same with add_shapes: every node with outputs gets an `_output_shapes` attr
+ * (list of the inferred shapes; -1 / unknown rank where not known), as graphs in
+ * TF's .meta files and event files have. Errors: as tfm_graph_to_graph_def. */
+TFM_API tfm_buffer *tfm_graph_to_graph_def_ex(tfm_graph *g, int as_text, int add_shapes, tfm_status *status);
+/* tf.train.write_graph(graph, dir, name, as_text): writes dir/name atomically
+ * (dir "" = name alone). Errors: those of tfm_graph_to_graph_def, I/O errors
+ * naming the file. */
 TFM_API tfm_code tfm_write_graph(tfm_graph *g, const char *dir, const char *name, int as_text, tfm_status *status);
 /* tf.import_graph_def from a file (.pb binary or .pbtxt text, told apart by content),
- * ops named "<prefix>/<name>" (prefix may be NULL or ""). Nothing is added on error.
- * Errors: NOT_FOUND (file), DATA_LOSS / INVALID_ARGUMENT (bytes or text that are not
- * a GraphDef; a node with a missing input, a cycle, a bad attr, named), UNIMPLEMENTED
- * (an op type we do not have, naming node and type), ALREADY_EXISTS (a name taken). */
+ * ops named "<prefix>/<name>" (prefix may be NULL or "": the names as written).
+ * Unlike TensorFlow, NULL does not mean "import": pass it to get TF's names.
+ * Nodes may come in any order; they are added in a topological order with their
+ * attrs checked against libtfmini's op registry; "loc:@x" colocations are
+ * prefixed; `_output_shapes` attrs are dropped (shapes are inferred again); a
+ * Placeholder's scalar shape in a graph older than version 22 means "any shape",
+ * as TF reads it. All or nothing: on error the graph is left as it was.
+ * Errors: NOT_FOUND (file); DATA_LOSS (not a GraphDef); UNIMPLEMENTED naming the
+ * node and op type (and every other op type the graph uses that libtfmini lacks);
+ * INVALID_ARGUMENT naming the node for a missing input, an output index out of
+ * range, a data input after a control input, an attr of the wrong kind, a cycle
+ * (tf.while_loop graphs), a name given twice; ALREADY_EXISTS for a name the graph
+ * already has (import again under another prefix). */
 TFM_API tfm_code tfm_import_graph_def_file(tfm_graph *g, const char *path, const char *prefix, tfm_status *status);
-/* The same from bytes in memory (binary when !as_text). Errors: as above. */
+/* The same from bytes in memory (binary when !as_text; messages name "graph_def").
+ * Errors: as tfm_import_graph_def_file, INVALID_ARGUMENT for NULL data. */
 TFM_API tfm_code tfm_import_graph_def(tfm_graph *g, const void *data, size_t len, int as_text, const char *prefix,
                                       tfm_status *status);
+/* tf.import_graph_def(graph_def, input_map): as tfm_import_graph_def, but inputs the
+ * GraphDef names map_keys[i] ("x:0"; "x" means "x:0") are wired to map_values[i],
+ * tensors already in g, instead of the GraphDef's own (which are still imported).
+ * Errors: those above, INVALID_ARGUMENT for a NULL entry or a tensor of another graph. */
+TFM_API tfm_code tfm_import_graph_def_mapped(tfm_graph *g, const void *data, size_t len, int as_text,
+                                             const char *prefix, const char *const *map_keys,
+                                             tfm_output *const *map_values, int n_map, tfm_status *status);
 
 /* ---- SavedModel (TF 1.x) ---- */
 typedef struct tfm_saved_model tfm_saved_model;

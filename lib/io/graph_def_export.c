@@ -275,9 +275,9 @@ tfm_code graph_def_encode(graph_t *g, bool add_shapes, bytebuf_t *out, tfm_statu
 }
 
 /* The GraphDef of g, as binary or text, in *out (emptied first). */
-static tfm_code graph_def_bytes(graph_t *g, bool as_text, bytebuf_t *out, tfm_status *st) {
+static tfm_code graph_def_bytes(graph_t *g, bool as_text, bool add_shapes, bytebuf_t *out, tfm_status *st) {
   bytebuf_t bin = BYTEBUF_INIT;
-  if (graph_def_encode(g, false, &bin, st) != TFM_OK) {
+  if (graph_def_encode(g, add_shapes, &bin, st) != TFM_OK) {
     bytebuf_free(&bin);
     return status_code(st);
   }
@@ -292,8 +292,12 @@ static tfm_code graph_def_bytes(graph_t *g, bool as_text, bytebuf_t *out, tfm_st
 }
 
 TFM_API tfm_buffer *tfm_graph_to_graph_def(tfm_graph *g, int as_text, tfm_status *status) {
+  return tfm_graph_to_graph_def_ex(g, as_text, 0, status);
+}
+
+TFM_API tfm_buffer *tfm_graph_to_graph_def_ex(tfm_graph *g, int as_text, int add_shapes, tfm_status *status) {
   bytebuf_t b = BYTEBUF_INIT;
-  if (graph_def_bytes(graph_or_default(g), as_text != 0, &b, status) != TFM_OK) {
+  if (graph_def_bytes(graph_or_default(g), as_text != 0, add_shapes != 0, &b, status) != TFM_OK) {
     bytebuf_free(&b);
     return NULL;
   }
@@ -311,7 +315,7 @@ TFM_API tfm_code tfm_write_graph(tfm_graph *g, const char *dir, const char *name
   char *path = *dir ? graph_def_prefixed(dir, name) : mem_strdup(name);
   if (!path) return status_set(status, TFM_RESOURCE_EXHAUSTED, "tfm_write_graph: out of memory");
   bytebuf_t b = BYTEBUF_INIT;
-  if (graph_def_bytes(graph_or_default(g), as_text != 0, &b, status) == TFM_OK &&
+  if (graph_def_bytes(graph_or_default(g), as_text != 0, false, &b, status) == TFM_OK &&
       file_write_atomic(path, b.data, b.len, status) == TFM_OK)
     status_ok(status);
   bytebuf_free(&b);

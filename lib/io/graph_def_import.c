@@ -578,22 +578,30 @@ bool graph_def_is_text(const uint8_t *d, size_t n) {
   return true;
 }
 
-static tfm_code import_bytes(tfm_graph *g, const void *data, size_t len, bool as_text, const char *prefix,
-                             const char *what, tfm_status *st) {
-  graph_def_import_options_t opt = {.prefix = prefix, .what = what};
-  if (!as_text) return graph_def_import(graph_or_default(g), data, len, &opt, st);
+static tfm_code import_bytes(tfm_graph *g, const void *data, size_t len, bool as_text,
+                             const graph_def_import_options_t *opt, tfm_status *st) {
+  if (!as_text) return graph_def_import(graph_or_default(g), data, len, opt, st);
   bytebuf_t bin = BYTEBUF_INIT;
-  tfm_code c = pbtext_to_binary("tensorflow.GraphDef", data, len, &bin, what, st);
-  if (c == TFM_OK) c = graph_def_import(graph_or_default(g), bin.data, bin.len, &opt, st);
+  tfm_code c = pbtext_to_binary("tensorflow.GraphDef", data, len, &bin, opt->what, st);
+  if (c == TFM_OK) c = graph_def_import(graph_or_default(g), bin.data, bin.len, opt, st);
   bytebuf_free(&bin);
   return c;
 }
 
 TFM_API tfm_code tfm_import_graph_def(tfm_graph *g, const void *data, size_t len, int as_text,
                                       const char *prefix, tfm_status *status) {
-  if (!data && len)
-    return status_set(status, TFM_INVALID_ARGUMENT, "tfm_import_graph_def: data is NULL");
-  return import_bytes(g, data ? data : "", len, as_text != 0, prefix, "graph_def", status);
+  return tfm_import_graph_def_mapped(g, data, len, as_text, prefix, NULL, NULL, 0, status);
+}
+
+TFM_API tfm_code tfm_import_graph_def_mapped(tfm_graph *g, const void *data, size_t len, int as_text,
+                                             const char *prefix, const char *const *map_keys,
+                                             tfm_output *const *map_values, int n_map, tfm_status *status) {
+  if ((!data && len) || n_map < 0 || (n_map && (!map_keys || !map_values)))
+    return status_set(status, TFM_INVALID_ARGUMENT, "tfm_import_graph_def: %s is NULL",
+                      !data && len ? "data" : "the input map");
+  graph_def_import_options_t opt = {.prefix = prefix, .map_keys = map_keys, .map_values = map_values,
+                                    .n_map = n_map, .what = "graph_def"};
+  return import_bytes(g, data ? data : "", len, as_text != 0, &opt, status);
 }
 
 TFM_API tfm_code tfm_import_graph_def_file(tfm_graph *g, const char *path, const char *prefix,
@@ -602,7 +610,8 @@ TFM_API tfm_code tfm_import_graph_def_file(tfm_graph *g, const char *path, const
   uint8_t *data;
   size_t len;
   if (file_read_all(path, GRAPH_DEF_MAX_FILE, &data, &len, status) != TFM_OK) return status_code(status);
-  tfm_code c = import_bytes(g, data, len, graph_def_is_text(data, len), prefix, path, status);
+  graph_def_import_options_t opt = {.prefix = prefix, .what = path};
+  tfm_code c = import_bytes(g, data, len, graph_def_is_text(data, len), &opt, status);
   mem_free(data);
   return c;
 }

@@ -82,7 +82,12 @@ static pb_size_t collection_kind(collection_item_kind_t k) {
 static tfm_code collection_to_proto(const collection_t *c, tensorflow_CollectionDef *cd, tfm_status *st) {
   size_t n = (size_t)c->n_items;
   pb_size_t kind = collection_kind(c->items[0].kind);
-  for (size_t i = 1; i < n; i++)
+  /* Ints among floats go as floats (TensorFlow extends a float_list with them). */
+  bool numbers = true;
+  for (size_t i = 0; i < n; i++) numbers &= c->items[i].kind == ITEM_INT || c->items[i].kind == ITEM_FLOAT;
+  for (size_t i = 0; i < n && numbers; i++)
+    if (c->items[i].kind == ITEM_FLOAT) kind = tensorflow_CollectionDef_float_list_tag;
+  for (size_t i = 1; i < n && !numbers; i++)
     if (collection_kind(c->items[i].kind) != kind || (kind == tensorflow_CollectionDef_bytes_list_tag &&
                                                        c->items[i].kind != c->items[0].kind))
       return status_set(st, TFM_INVALID_ARGUMENT,
@@ -112,7 +117,8 @@ static tfm_code collection_to_proto(const collection_t *c, tensorflow_Collection
       break;
     case tensorflow_CollectionDef_float_list_tag:
       if (!(cd->kind.float_list.value = pbio_array(n, sizeof(float)))) oom = true;
-      for (size_t i = 0; i < n && !oom; i++) cd->kind.float_list.value[i] = (float)c->items[i].u.f;
+      for (size_t i = 0; i < n && !oom; i++)
+        cd->kind.float_list.value[i] = c->items[i].kind == ITEM_INT ? (float)c->items[i].u.i : (float)c->items[i].u.f;
       cd->kind.float_list.value_count = oom ? 0 : (pb_size_t)n;
       break;
     default: {

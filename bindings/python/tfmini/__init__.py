@@ -29,6 +29,7 @@ from .state_ops import assign, assign_add, assign_sub
 from .control_flow_ops import no_op, group, cond, while_loop
 from .session import Session, InteractiveSession, get_default_session
 from .gradients import gradients
+from .importer import GraphDef, import_graph_def
 from . import nn, train, summary
 
 __version__ = _lib.fn.tfm_version().decode()

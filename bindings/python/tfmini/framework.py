@@ -111,6 +111,17 @@ class Graph:
             self._variables[ptr] = v
         return v
 
+    # ---- serialization ----
+    def as_graph_def(self, from_version=None, add_shapes=False):
+        """The graph as a tf.GraphDef (with `_output_shapes` attrs when add_shapes)."""
+        from .importer import GraphDef, graph_to_graph_def
+        return GraphDef(graph_to_graph_def(self, add_shapes=add_shapes))
+
+    @property
+    def graph_def_versions(self):
+        from types import SimpleNamespace
+        return SimpleNamespace(producer=26, min_consumer=0)
+
     # ---- lookups ----
     def get_operations(self):
         return [self._wrap_op(fn.tfm_graph_op_at(self._handle, i))

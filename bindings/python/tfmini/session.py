@@ -118,7 +118,7 @@ class BaseSession:
 
     @property
     def graph_def(self):
-        raise errors.unimplemented("Session.graph_def")
+        return self._graph.as_graph_def()
 
     def _checked_handle(self):
         if not self._handle:

@@ -81,5 +81,6 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
 
 
 def write_graph(graph_or_graph_def, logdir, name, as_text=True):
-    _lib.call(fn.tfm_write_graph, graph_or_graph_def._ptr, cstr(logdir), cstr(name), int(bool(as_text)))
+    from ..importer import write_graph_def_file
+    write_graph_def_file(graph_or_graph_def, logdir, name, as_text)
     return os.path.join(logdir, name)
