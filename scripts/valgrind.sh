@@ -2,7 +2,7 @@
 # The C suites under valgrind (memcheck: invalid reads/writes, uninitialised values,
 # definite leaks), one process per suite (CK_FORK=no) so that valgrind sees the tests.
 # Suites of big numeric loops are left to the ASan/UBSan build (with LeakSanitizer):
-# under valgrind each takes minutes (kernels, fusion, bundle and graph-def stress).
+# under valgrind each takes minutes (kernels, fusion, fault sweeps, bundle and graph-def stress).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}

@@ -108,7 +108,10 @@ tfm_code file_tmp_open(file_tmp_t *f, const char *final_path, tfm_status *st) {
   size_t n = strlen(final_path);
   f->tmp_path = mem_alloc(n + 12);
   if (!f->final_path || !f->tmp_path) {
-    file_tmp_discard(f);
+    /* Not file_tmp_discard: tmp_path holds no name yet, nothing may be unlinked. */
+    mem_free(f->tmp_path);
+    mem_free(f->final_path);
+    f->tmp_path = f->final_path = NULL;
     return status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory opening '%s'", final_path);
   }
   memcpy(f->tmp_path, final_path, n);
