@@ -16,6 +16,7 @@
 #include "graph/graph.h"
 #include "io/meta_graph.h"
 #include "io/pbio.h"
+#include "io/pbtext.h"
 #include "io_testutil.h"
 #include "tfmini/tfmini.h"
 
@@ -295,6 +296,47 @@ START_TEST(import_meta_graph_errors_leave_the_graph_alone) {
   ck_assert_int_eq(tfm_graph_num_ops(g), 1);
   ck_assert_int_eq(tfm_graph_num_variables(g), 0);
   ck_assert_int_eq(tfm_graph_num_collections(g), 0);
+  /* A meta graph in text format (as TF's export_meta_graph(as_text=True)) imports too. */
+  bytebuf_t text = BYTEBUF_INIT;
+  ck_assert_int_eq(pbtext_from_binary("tensorflow.MetaGraphDef", file, n, &text, "m", st), TFM_OK);
+  snprintf(bad, sizeof bad, "%s/m.meta.txt", dir);
+  f = fopen(bad, "wb");
+  fwrite(text.data, 1, text.len, f);
+  fclose(f);
+  bytebuf_free(&text);
+  tfm_graph *gt = tfm_graph_new(st);
+  tfm_saver *st_saver = tfm_import_meta_graph(gt, bad, NULL, st);
+  OK();
+  ck_assert_int_eq(tfm_graph_num_ops(gt), tfm_graph_num_ops(g1));
+  ck_assert_int_eq(tfm_graph_num_variables(gt), 3);
+  tfm_saver_delete(st_saver);
+  tfm_graph_delete(gt);
+  /* Every truncation of the file, and flipped bytes: an error (or a smaller valid
+   * file) and never a crash; on error the graph keeps only its op. */
+  for (size_t cut = 0; cut < n; cut += 1 + cut / 50) {
+    f = fopen(bad, "wb");
+    fwrite(file, 1, cut, f);
+    fclose(f);
+    tfm_graph *gc = tfm_graph_new(st);
+    tfm_scalar(gc, 1, TFM_FLOAT, "mine", st);
+    tfm_saver *sc = tfm_import_meta_graph(gc, bad, NULL, st);
+    if (tfm_status_code(st) != TFM_OK) {
+      ck_assert_int_eq(tfm_graph_num_ops(gc), 1);
+      ck_assert_int_eq(tfm_graph_num_collections(gc), 0);
+    }
+    tfm_saver_delete(sc);
+    tfm_graph_delete(gc);
+  }
+  for (size_t at = 0; at < n; at += 97) {
+    file[at] ^= 0x24;
+    f = fopen(bad, "wb");
+    fwrite(file, 1, n, f);
+    fclose(f);
+    file[at] ^= 0x24;
+    tfm_graph *gc = tfm_graph_new(st);
+    tfm_saver_delete(tfm_import_meta_graph(gc, bad, NULL, st));
+    tfm_graph_delete(gc);
+  }
   /* The graph is still usable: the good file imports under the same scope. */
   tfm_saver *ok = tfm_import_meta_graph(g, path, "s", st);
   OK();
@@ -410,6 +452,13 @@ START_TEST(tensorflow_regression_saved_model_trains_saves_and_restores) {
   tfm_output *y = tfm_saved_model_signature_tensor(m, sig, "y", 0, st);
   tfm_output *yhat = tfm_saved_model_signature_tensor(m, sig, "out", 1, st);
   OK();
+  /* Its own initializer ("init": w ~ U[-1, 1), b = 0) runs in a session of its own. */
+  tfm_session *fresh = tfm_session_new(g, st);
+  run_op(fresh, tfm_graph_get_operation_by_name(g, "init", st), 1);
+  float w0 = scalar_f32(fresh, tfm_graph_get_tensor_by_name(g, "w/read:0", st));
+  ck_assert(w0 >= -1.0f && w0 < 1.0f);
+  ck_assert(scalar_f32(fresh, tfm_graph_get_tensor_by_name(g, "b/read:0", st)) == 0.0f);
+  tfm_session_delete(fresh);
   /* Restored values (variables.index listing): w = -0.8578622, b = 0. */
   double w = -0.8578622341156006, b = 0;
   const float xv[4] = {1, 2, 3, 4};
