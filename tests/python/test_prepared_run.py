@@ -128,3 +128,29 @@ def test_training_with_prepared_runs_matches_a_float64_descent():
         err = ys.astype(np.float64) - (rm * xs + rb)
         rm, rb = rm + 0.002 * np.sum(err * xs), rb + 0.002 * np.sum(err)
     assert abs(got[0] - rm) < 1e-4 and abs(got[1] - rb) < 1e-4
+
+
+def _rss_kb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+@need(RUN)
+def test_a_long_fed_loop_holds_no_memory():
+    from tfmini import numpy_interop
+    x = tf.placeholder(tf.float32, [8], name="x")
+    n = tf.placeholder(tf.float32, [None], name="n")  # unknown shape: wrapped each step
+    total = tf.reduce_sum(x) + tf.reduce_sum(n)
+    xb, nb = np.ones(8, np.float32), np.ones(3, np.float32)
+    with tf.Session() as sess:
+        for _ in range(2000):
+            sess.run(total, feed_dict={x: xb, n: nb})
+        before = _rss_kb()
+        for _ in range(30000):
+            sess.run(total, feed_dict={x: xb, n: nb})
+        grown = _rss_kb() - before
+        assert not numpy_interop._pinned  # every wrapped feed was released
+    assert grown < 2048, "RSS grew by %d kB over 30,000 runs" % grown
