@@ -117,17 +117,18 @@ int main(int argc, char **argv) {
   tfm_tensor *feed_values[2] = {x_val, y_val};
 
   int saved = 0;
+  printf("Saved %s-STEP (the newest %ld kept) at steps:", prefix, keep);
   for (long i = 0; i < steps; i++) {
     if (tfm_callable_run(train_step, feed_values, NULL, st) != TFM_OK) return fail("training", st);
     step++; /* the train op increments global_step */
     if (tfm_checkpoint_timer_step(timer, sess, step, &saved, st) != TFM_OK) return fail("saving", st);
-    if (saved) printf("Saved %s-%lld\n", prefix, (long long)step);
+    if (saved) printf(" %lld", (long long)step);
   }
   /* The last step, with the meta graph (the graph, the saver, the collections). */
   char path[4096];
   if (tfm_saver_save(saver, sess, prefix, step, 1, path, sizeof path, st) != TFM_OK)
     return fail("saving the last step", st);
-  if (!saved) printf("Saved %s\n", path);
+  printf(saved ? "\n" : " %lld\n", (long long)step);
 
   float slope = read_f32(sess, m, st), intercept = read_f32(sess, b, st);
   if (tfm_status_code(st) != TFM_OK) return fail("reading the fit", st);

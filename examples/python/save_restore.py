@@ -49,12 +49,16 @@ with tf.Session() as sess:
         sess.run(init)
         print("No checkpoint in %s: starting from m = -0.5, b = 1.0" % checkpoint_dir)
     step = sess.run(global_step)
+    saved = []
     for _ in range(steps):
         sess.run(train_op, feed_dict=feed)
         step += 1  # minimize() increments global_step
         if step % save_every == 0:
-            print("Saved %s" % saver.save(sess, prefix, global_step=step))
+            saver.save(sess, prefix, global_step=step)
+            saved.append(step)
     if step % save_every != 0:
-        print("Saved %s" % saver.save(sess, prefix, global_step=step))
+        saver.save(sess, prefix, global_step=step)
+        saved.append(step)
+    print("Saved %s-STEP (the newest 3 kept) at steps: %s" % (prefix, " ".join(str(s) for s in saved)))
     slope, intercept = sess.run([m, b])
     print("Step: %d Slope: %.5f Intercept: %.5f" % (step, slope, intercept))
