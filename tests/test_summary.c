@@ -626,6 +626,7 @@ START_TEST(add_graph_writes_a_decodable_graph_def) {
     printf("SKIP: add_graph: %s\n", tfm_status_message(st));
   } else {
     ck_assert_msg(code == TFM_OK, "%s", tfm_status_message(st));
+    ck_assert_int_eq(tfm_summary_writer_add_meta_graph_from(w, g, 0, st), TFM_OK);
     tfm_summary_writer_close(w, st);
     tfm_event_reader *r = tfm_event_reader_new(tfm_summary_writer_path(w), st);
     tfm_event_reader_next(r, st);
@@ -640,6 +641,19 @@ START_TEST(add_graph_writes_a_decodable_graph_def) {
     ck_assert_str_eq(gd.node[1].name, "y");
     ck_assert_str_eq(gd.node[1].inputs[0], "x");
     for (int i = 0; i < gd.n; i++) ck_assert_msg(gd.node[i].has_shapes, "node %s lacks _output_shapes", gd.node[i].name);
+    /* Then the MetaGraphDef, whose graph_def holds the same two nodes. */
+    ck_assert_int_eq(tfm_event_reader_next(r, st), TFM_OK);
+    ck_assert_int_eq(tfm_event_reader_kind(r), TFM_EVENT_META_GRAPH_DEF);
+    data = tfm_event_reader_data(r, &len);
+    tensorflow_MetaGraphDef mg;
+    ck_assert_int_eq(PBIO_DECODE(tensorflow_MetaGraphDef, &mg, data, len, "meta graph", st), TFM_OK);
+    ref_graph_t mgd = {.n = 0};
+    ck_assert_int_eq(graph_def_for_each_node(mg.graph_def.data, mg.graph_def.len, keep_node, &mgd, NULL, "graph", st),
+                     TFM_OK);
+    ck_assert_int_eq(mgd.n, 2);
+    ck_assert_str_eq(mgd.node[1].name, "y");
+    pbio_release(tensorflow_MetaGraphDef_fields, &mg);
+    ck_assert_int_eq(tfm_event_reader_next(r, st), TFM_OUT_OF_RANGE);
     tfm_event_reader_delete(r);
   }
   tfm_summary_writer_delete(w);

@@ -76,6 +76,12 @@ TFM_API tfm_code tfm_summary_writer_add_graph_def(tfm_summary_writer *writer, co
                                                   size_t len, int64_t global_step, tfm_status *status);
 TFM_API tfm_code tfm_summary_writer_add_meta_graph(tfm_summary_writer *writer, const void *meta_graph_def,
                                                    size_t len, int64_t global_step, tfm_status *status);
+/* The MetaGraphDef of `graph` (graph with _output_shapes, collections, no saver),
+ * which tf.summary.FileWriter(logdir, graph) writes right after the GraphDef.
+ * Errors: INVALID_ARGUMENT (NULL, a collection that cannot be encoded),
+ * FAILED_PRECONDITION (closed), RESOURCE_EXHAUSTED, I/O errors. */
+TFM_API tfm_code tfm_summary_writer_add_meta_graph_from(tfm_summary_writer *writer, tfm_graph *graph,
+                                                        int64_t global_step, tfm_status *status);
 /* Appends a whole serialized Event as given (session logs, run metadata...).
  * Errors: INVALID_ARGUMENT (NULL, not an Event), FAILED_PRECONDITION, I/O errors. */
 TFM_API tfm_code tfm_summary_writer_add_event(tfm_summary_writer *writer, const void *event, size_t len,

@@ -15,6 +15,7 @@
 #include "core/mem.h"
 #include "core/status.h"
 #include "io/graph_def.h"
+#include "io/meta_graph.h"
 #include "io/pbio.h"
 #include "io/summary_encode.h"
 #include "io/tfrecord.h"
@@ -308,6 +309,16 @@ TFM_API tfm_code tfm_summary_writer_add_meta_graph(tfm_summary_writer *writer, c
   if (CHECK_MESSAGE(tensorflow_MetaGraphDef, meta_graph_def, len, "add_meta_graph: MetaGraphDef", status) != TFM_OK)
     return status_code(status);
   return write_event(writer, global_step, EVENT_META_GRAPH_DEF, meta_graph_def, len, status);
+}
+
+TFM_API tfm_code tfm_summary_writer_add_meta_graph_from(tfm_summary_writer *writer, tfm_graph *graph,
+                                                        int64_t global_step, tfm_status *status) {
+  if (!writer_ok(writer, graph, "tfm_summary_writer_add_meta_graph_from", status)) return status_code(status);
+  bytebuf_t def = BYTEBUF_INIT;
+  tfm_code code = meta_graph_encode(graph, NULL, NULL, 0, &def, status);
+  if (code == TFM_OK) code = write_event(writer, global_step, EVENT_META_GRAPH_DEF, def.data, def.len, status);
+  bytebuf_free(&def);
+  return code;
 }
 
 TFM_API tfm_code tfm_summary_writer_add_event(tfm_summary_writer *writer, const void *event, size_t len,

@@ -255,8 +255,12 @@ def test_add_graph_decodes_or_skips(tmp_path):
     except errors.UnimplementedError as e:
         pytest.skip("GraphDef export not there yet: %s" % e)
     w.close()
-    ev = tf.summary.read_events(w.path)[1]
-    assert ev.what == "graph_def"
+    events = tf.summary.read_events(w.path)
+    # As TF's FileWriter(logdir, graph): file version, graph, meta graph.
+    assert [e.what for e in events] == ["file_version", "graph_def", "meta_graph_def"]
+    meta = _fields(events[2].meta_graph_def)
+    assert [_fields(n)[1][0] for n in _fields(meta[2][0])[1]] == [b"x", b"y"]  # MetaGraphDef.graph_def.node
+    ev = events[1]
     nodes = _fields(ev.graph_def)[1]
     names = [_fields(n)[1][0] for n in nodes]
     assert names == [b"x", b"y"]

@@ -267,6 +267,7 @@ _DECLS = {
     "tfm_summary_writer_add_graph": (c_int, [HANDLE, HANDLE, c_int64, STATUS]),
     "tfm_summary_writer_add_graph_def": (c_int, [HANDLE, c_char_p, c_size_t, c_int64, STATUS]),
     "tfm_summary_writer_add_meta_graph": (c_int, [HANDLE, c_char_p, c_size_t, c_int64, STATUS]),
+    "tfm_summary_writer_add_meta_graph_from": (c_int, [HANDLE, HANDLE, c_int64, STATUS]),
     "tfm_summary_writer_add_event": (c_int, [HANDLE, c_char_p, c_size_t, STATUS]),
     "tfm_summary_writer_flush": (c_int, [HANDLE, STATUS]),
     "tfm_summary_writer_close": (c_int, [HANDLE, STATUS]),

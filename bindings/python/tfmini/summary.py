@@ -111,6 +111,8 @@ class FileWriter:
         self._closed = False
         if graph is not None or graph_def is not None:
             self.add_graph(graph, graph_def=graph_def)
+            if graph is not None:  # TF then writes the meta graph too (no saver)
+                _lib.call(fn.tfm_summary_writer_add_meta_graph_from, self._ptr(), graph._ptr, 0)
 
     def __del__(self):
         handle = getattr(self, "_handle", None)
@@ -164,7 +166,12 @@ class FileWriter:
         _lib.call(fn.tfm_summary_writer_add_graph, self._ptr(), graph._ptr, int(global_step or 0))
 
     def add_meta_graph(self, meta_graph_def, global_step=None):
-        """A serialized MetaGraphDef (bytes, e.g. a .meta file's contents)."""
+        """A MetaGraphDef: serialized (bytes, e.g. a .meta file's contents), or a Graph
+        whose meta graph is made here."""
+        if hasattr(meta_graph_def, "get_operations"):
+            _lib.call(fn.tfm_summary_writer_add_meta_graph_from, self._ptr(), meta_graph_def._ptr,
+                      int(global_step or 0))
+            return
         data = (meta_graph_def.SerializeToString() if hasattr(meta_graph_def, "SerializeToString")
                 else bytes(meta_graph_def))
         _lib.call(fn.tfm_summary_writer_add_meta_graph, self._ptr(), data, len(data), int(global_step or 0))
