@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -487,6 +488,20 @@ static tfm_code read_at(shard_file_t *f, void *buf, size_t n, uint64_t off, cons
   return TFM_OK;
 }
 
+/* A big tensor about to be filled from the file: asks for transparent huge pages
+ * over the 2 MiB-aligned part of its fresh buffer, so that filling it takes one
+ * page fault per 2 MiB instead of one per 4 KiB (a third of a fresh restore's
+ * time otherwise). Only a hint: nothing changes where the kernel declines. */
+static void advise_huge_pages(void *data, size_t n) {
+#ifdef MADV_HUGEPAGE
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  uintptr_t start = ((uintptr_t)data + huge - 1) & ~(huge - 1), end = ((uintptr_t)data + n) & ~(huge - 1);
+  if (end > start) madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+  (void)data, (void)n;
+#endif
+}
+
 /* Reads n bytes at off into buf in chunks, extending *crc over each chunk right
  * after it lands, while it is still in cache: the checksum then costs no second
  * trip through memory. */
@@ -574,6 +589,7 @@ tensor_t *bundle_reader_read(bundle_reader_t *r, const char *key, tfm_status *st
   if (!t) return NULL;
   if (e.dtype != TFM_STRING) {
     uint32_t c = 0;
+    advise_huge_pages(t->data, t->nbytes);
     if (read_at_crc(f, t->data, t->nbytes, e.offset, key, &c, st) != TFM_OK) goto fail;
     if (c != e.crc32c) {
       status_set(st, TFM_DATA_LOSS, "%s: CRC mismatch (data corrupted)", where);
