@@ -351,3 +351,22 @@ def test_python_bigdata_writes_its_loss_curve(tmp_path):
                          text=True, check=True, env=dict(os.environ))
     assert "Slope" in out.stdout and "\r" not in out.stderr
     _check_loss_curve(tmp_path, 3000)
+
+
+def test_run_steps_logs_the_curve_and_returns_the_loss(tmp_path):
+    x = tf.placeholder(tf.float32, [4])
+    w = tf.Variable(0.0)
+    loss = tf.reduce_sum(tf.square(x - w))
+    train = tf.train.GradientDescentOptimizer(0.05).minimize(loss)
+    data = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
+    with tf.Session() as sess, tf.summary.FileWriter(str(tmp_path)) as writer:
+        sess.run(tf.global_variables_initializer())
+        last = tf.train.run_steps(sess, train, 250, loss=loss, feed_fn=lambda step: {x: data}, writer=writer,
+                                  log_every=50)
+        w_final = sess.run(w)
+    # Gradient descent on sum((x - w)^2): w -> mean(x) = 2.5; the loss -> sum((x - 2.5)^2) = 5.
+    assert w_final == pytest.approx(2.5, abs=1e-4)
+    curve = tf.summary.scalars(writer.path, "loss")
+    assert [s for s, _, _ in curve] == [0, 50, 100, 150, 200]
+    assert curve[0][2] == pytest.approx(30.0)  # sum(x^2) at w = 0, before the first update
+    assert curve[-1][2] == pytest.approx(5.0, abs=1e-3) and last == pytest.approx(5.0, abs=1e-3)
