@@ -47,6 +47,41 @@ static void constant_shape_steps(plan_t *p) {
   }
 }
 
+
+/* ---- Shape of an element-wise value, from the shapes of its inputs ---- */
+
+/* Shape/Size/Rank of the output of an element-wise chain is the broadcast of the
+ * shapes of the chain's inputs. Gradients of broadcasting ops ask for it
+ * (Shape -> BroadcastGradientArgs -> Sum axes); computed from the inputs, it no
+ * longer waits for the chain's value, so the chain and its gradient can be one
+ * group instead of a chain whose every intermediate is written out. Inputs whose
+ * shapes do not broadcast give the first input's shape: the chain itself then
+ * fails with its usual message. */
+static tfm_code broadcast_shape_compute(kctx_t *c) {
+  shape_t s = c->in[0]->shape;
+  for (int j = 1; j < c->n_in; j++) {
+    shape_t t;
+    if (shape_broadcast(&s, &c->in[j]->shape, &t, "fused", NULL) != TFM_OK) {
+      s = c->in[0]->shape;
+      break;
+    }
+    s = t;
+  }
+  const output_t *o = &c->node->outputs[0];
+  bool shape_op = strcmp(c->node->type, "Shape") == 0;
+  shape_t os = shape_op ? shape_vector(s.rank) : shape_scalar();
+  tensor_t *out = kctx_alloc_output(c, 0, o->dtype, &os);
+  if (!out) return status_code(c->st);
+  int64_t size = 1;
+  for (int d = 0; d < s.rank; d++) size *= s.dim[d];
+  for (int d = 0; d < (shape_op ? s.rank : 1); d++) {
+    int64_t v = shape_op ? s.dim[d] : strcmp(c->node->type, "Size") == 0 ? size : s.rank;
+    if (o->dtype == TFM_INT64) TENSOR_I64(out)[d] = v;
+    else TENSOR_I32(out)[d] = (int32_t)v;
+  }
+  return TFM_OK;
+}
+
 /* ---- which steps may join a group ---- */
 
 static bool is_f32(const output_t *o) { return o->dtype == TFM_FLOAT && !o->is_ref; }
@@ -480,6 +515,102 @@ done:
   return TFM_OK;
 }
 
+
+/* Element-wise members whose shape is the broadcast of their leaves' shapes. */
+static bool shape_transparent(const fuser_t *f, int k) {
+  return k >= 0 && f->cand[k] &&
+         (f->info[k].kind == FK_UNARY || f->info[k].kind == FK_BINARY ||
+          f->info[k].kind == FK_IDENTITY);
+}
+
+/* Rewrites Shape/Size/Rank steps reading an element-wise chain to compute it from
+ * the chain's inputs (broadcast_shape_compute). The new input lists are kept in
+ * a holder group freed with the plan's groups. */
+static tfm_code shapes_from_inputs(fuser_t *f) {
+  plan_t *p = f->p;
+  int *stack = mem_alloc(sizeof(int) * ((size_t)f->n + 1));
+  int *leaves = mem_alloc(sizeof(int) * ((size_t)f->n * 2 + 2));
+  uint8_t *seen = mem_calloc((size_t)f->n + 1, 1);
+  fuse_group_t *holder = NULL;
+  tfm_code code = TFM_OK;
+  if (!stack || !leaves || !seen) {
+    code = status_set(f->st, TFM_RESOURCE_EXHAUSTED, "out of memory fusing a plan");
+    goto done;
+  }
+  for (int k = 0; k < f->n; k++) {
+    plan_step_t *s = &p->steps[k];
+    const node_t *n = s->node;
+    if (s->n_in != 1 || s->compute == const_compute || n->n_outputs != 1 ||
+        (strcmp(n->type, "Shape") != 0 && strcmp(n->type, "Size") != 0 && strcmp(n->type, "Rank") != 0) ||
+        (n->outputs[0].dtype != TFM_INT32 && n->outputs[0].dtype != TFM_INT64))
+      continue;
+    int top = producer(f, s->in_src[0]);
+    if (!shape_transparent(f, top)) continue;
+    /* the leaves of the chain above `top` */
+    int n_leaves = 0, depth = 0;
+    bool ok = true;
+    memset(seen, 0, (size_t)f->n);
+    stack[depth++] = top;
+    seen[top] = 1;
+    while (depth > 0 && ok) {
+      int m = stack[--depth];
+      const plan_step_t *ms = &p->steps[m];
+      for (int j = 0; j < f->info[m].n_ops; j++) {
+        int src = ms->in_src[j], prod = producer(f, src);
+        if (shape_transparent(f, prod)) {
+          if (!seen[prod]) {
+            seen[prod] = 1;
+            stack[depth++] = prod;
+          }
+        } else if (prod >= 0 && f->cand[prod] && f->info[prod].kind != FK_REDUCE) {
+          ok = false; /* a Reshape or Tile in the chain: its shape needs its parameters */
+        } else {
+          bool dup = false;
+          for (int i = 0; i < n_leaves; i++) dup |= leaves[i] == src;
+          if (!dup) leaves[n_leaves++] = src;
+        }
+      }
+    }
+    if (!ok || n_leaves == 0) continue;
+    if (!holder) {
+      holder = mem_calloc(1, sizeof *holder);
+      if (!holder) {
+        code = status_set(f->st, TFM_RESOURCE_EXHAUSTED, "out of memory fusing a plan");
+        goto done;
+      }
+      pthread_mutex_init(&holder->busy, NULL);
+      holder->next = p->fused;
+      p->fused = holder;
+    }
+    int *srcs = mem_realloc(holder->ext_src, sizeof(int) * (size_t)(holder->n_ext + n_leaves));
+    if (!srcs) {
+      code = status_set(f->st, TFM_RESOURCE_EXHAUSTED, "out of memory fusing a plan");
+      goto done;
+    }
+    /* earlier rewritten steps point into the old array: move them */
+    for (int j = 0; j < f->n; j++)
+      if (p->steps[j].compute == broadcast_shape_compute && holder->ext_src != srcs)
+        p->steps[j].in_src = srcs + (p->steps[j].in_src - holder->ext_src);
+    holder->ext_src = srcs;
+    memcpy(srcs + holder->n_ext, leaves, sizeof(int) * (size_t)n_leaves);
+    s->compute = broadcast_shape_compute;
+    s->in_src = srcs + holder->n_ext;
+    s->n_in = n_leaves;
+    s->in_base = p->n_in_total;
+    p->n_in_total += n_leaves;
+    holder->n_ext += n_leaves;
+    s->slow = false;
+    for (int i = 0; i < n_leaves; i++) s->slow |= leaves[i] < 0;
+    s->direct = !s->slow;
+    for (int j = 1; j < s->n_in && s->direct; j++) s->direct = s->in_src[j] == s->in_src[0] + j;
+  }
+done:
+  mem_free(stack);
+  mem_free(leaves);
+  mem_free(seen);
+  return code;
+}
+
 tfm_code plan_fuse(plan_t *p, tfm_status *st) {
   constant_shape_steps(p);
   if (!fuse_enabled() || p->n_steps < 2) return TFM_OK;
@@ -511,6 +642,7 @@ tfm_code plan_fuse(plan_t *p, tfm_status *st) {
     f.cand[k] = classify(s, &f.info[k]);
   }
   find_pure_noops(&f);
+  if ((code = shapes_from_inputs(&f)) != TFM_OK) goto done;
   /* components along element operands; a reduction ends a chain */
   for (int k = 0; k < f.n; k++) {
     if (!f.cand[k]) continue;
