@@ -139,6 +139,7 @@ TFM_API tfm_summary_writer *tfm_summary_writer_new(const char *logdir, int max_q
   }
   w->max_queue = max_queue > 0 ? max_queue : DEFAULT_MAX_QUEUE;
   w->flush_secs = flush_secs > 0 && isfinite(flush_secs) ? flush_secs : DEFAULT_FLUSH_SECS;
+  if (w->flush_secs > 1e7) w->flush_secs = 1e7; /* a deadline that fits a time_t */
   double t0 = now_seconds();
   w->path = create_event_file(logdir, (time_t)t0, status);
   if (!w->path || !(w->file = tfrecord_writer_open(w->path, status))) goto fail;

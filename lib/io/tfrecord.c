@@ -51,7 +51,14 @@ tfm_code tfrecord_writer_flush(tfrecord_writer_t *w, bool sync, tfm_status *st) 
   while (n > 0) {
     ssize_t k = write(w->fd, p, n);
     if (k < 0 && errno == EINTR) continue;
-    if (k < 0) return status_set(st, TFM_UNKNOWN, "cannot write '%s': %s", w->path, strerror(errno));
+    if (k < 0) {
+      /* Keep only what is not in the file yet: a retry must not write it twice. */
+      int e = errno;
+      memmove(w->buf.data, p, n);
+      w->buf.len = n;
+      return status_set(st, e == ENOSPC ? TFM_RESOURCE_EXHAUSTED : TFM_UNKNOWN, "cannot write '%s': %s", w->path,
+                        strerror(e));
+    }
     p += k;
     n -= (size_t)k;
   }

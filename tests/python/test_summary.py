@@ -269,6 +269,18 @@ def test_add_graph_decodes_or_skips(tmp_path):
         assert b"_output_shapes" in attrs
 
 
+def test_summary_in_a_name_scope_is_tagged_with_the_scope():
+    with tf.name_scope("train"):
+        s = tf.summary.scalar("loss", tf.constant(2.5))
+    s2 = tf.summary.scalar("loss", tf.constant(1.5))
+    assert s.op.name == "train/loss" and s2.op.name == "loss"
+    with tf.Session() as sess:
+        out = sess.run(tf.summary.merge_all())
+    values = _fields(out)[1]
+    assert [_fields(v)[1][0] for v in values] == [b"train/loss", b"loss"]
+    assert [struct.unpack("<f", _fields(v)[2][0])[0] for v in values] == [2.5, 1.5]
+
+
 def test_merge_duplicate_tag_fails_naming_it():
     c = tf.constant(1.0)
     s = tf.summary.scalar("same", c)
