@@ -9,6 +9,7 @@
  * save: an error naming the file, and the previous checkpoint and `checkpoint`
  * file intact and readable. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +31,17 @@ static unsigned long long points_tried;
 
 /* ---- the sweep ---- */
 
+/* Open file descriptors of this process: a failed call must close what it
+ * opened and nothing else (a zeroed fd closed on an error path is fd 0). */
+static int open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  int n = 0;
+  struct dirent *e;
+  while (d && (e = readdir(d)) != NULL) n += e->d_name[0] != '.';
+  if (d) closedir(d);
+  return n;
+}
+
 typedef tfm_code (*scenario_fn)(tfm_status *st, void *arg);
 
 /* Runs `fn` once without injection (it must succeed) to count its allocations,
@@ -39,6 +51,7 @@ typedef tfm_code (*scenario_fn)(tfm_status *st, void *arg);
 static void sweep(const char *name, scenario_fn fn, void *arg) {
   tfm_status *st = tfm_status_new();
   int64_t base = tfm_debug_bytes_in_use();
+  int fds = open_fds();
   uint64_t before = tfm_debug_alloc_count();
   ck_assert_msg(fn(st, arg) == TFM_OK, "%s without injection: %s", name, tfm_status_message(st));
   uint64_t needed = tfm_debug_alloc_count() - before;
@@ -61,6 +74,8 @@ static void sweep(const char *name, scenario_fn fn, void *arg) {
                     (long long)(tfm_debug_bytes_in_use() - base), tfm_status_message(st));
       if (code == TFM_RESOURCE_EXHAUSTED)
         ck_assert_msg(strlen(tfm_status_message(st)) > 0, "%s: empty message", name);
+      ck_assert_msg(open_fds() == fds, "%s, allocation %llu failing (sticky %d): %d file descriptors open, "
+                    "%d before", name, (unsigned long long)nth, sticky, open_fds(), fds);
     }
   }
   printf("%s: %llu allocations, %llu failure points\n", name, (unsigned long long)needed,
@@ -373,6 +388,145 @@ END_TEST
 START_TEST(io_error_during_a_save_keeps_the_previous_checkpoint) { write_failures(EIO); }
 END_TEST
 
+/* ---- the Saver: allocation failures in save + restore, write failures in save ---- */
+
+typedef struct saver_model {
+  tfm_graph *g;
+  tfm_variable *v;
+  tfm_output *val; /* float placeholder */
+  tfm_op *set;
+  tfm_saver *saver;
+  tfm_session *s;
+} saver_model_t;
+
+static void saver_model_free(saver_model_t *m) {
+  tfm_session_delete(m->s);
+  tfm_saver_delete(m->saver);
+  tfm_graph_delete(m->g);
+  memset(m, 0, sizeof *m);
+}
+
+/* v (5 floats) = val broadcast; a Saver over it. */
+static tfm_code saver_model(saver_model_t *m, tfm_status *st) {
+  memset(m, 0, sizeof *m);
+  const int64_t dv = 5;
+  m->g = tfm_graph_new(st);
+  if (!m->g) return tfm_status_code(st);
+  tfm_output *z = tfm_zeros(m->g, &dv, 1, TFM_FLOAT, "z", st);
+  m->v = z ? tfm_variable_new(m->g, z, 1, "v", st) : NULL;
+  m->val = m->v ? tfm_placeholder(m->g, TFM_FLOAT, NULL, 0, "val", st) : NULL;
+  tfm_output *nv = m->val ? tfm_add(m->g, tfm_zeros(m->g, &dv, 1, TFM_FLOAT, NULL, st), m->val, NULL, st) : NULL;
+  tfm_output *a = nv ? tfm_assign(m->g, m->v, nv, "set", st) : NULL;
+  m->set = a ? tfm_output_op(a) : NULL;
+  m->saver = m->set ? tfm_saver_new(m->g, NULL, NULL, 0, 2, 0, st) : NULL;
+  m->s = m->saver ? tfm_session_new(m->g, st) : NULL;
+  return tfm_status_code(st);
+}
+
+static tfm_code saver_set(saver_model_t *m, float value, tfm_status *st) {
+  tfm_tensor *t = tfm_tensor_new(TFM_FLOAT, NULL, 0, st);
+  if (!t) return tfm_status_code(st);
+  *(float *)tfm_tensor_data(t) = value;
+  tfm_code c = tfm_session_run(m->s, &m->val, &t, 1, NULL, NULL, 0, &m->set, 1, st);
+  tfm_tensor_release(t);
+  return c;
+}
+
+/* Restores the latest checkpoint of tmpdir into a fresh model; *value = v[0]
+ * (all elements checked equal). */
+static tfm_code restore_latest(float *value, char *latest, size_t cap, tfm_status *st) {
+  saver_model_t m;
+  tfm_code c = saver_model(&m, st);
+  if (c == TFM_OK) c = tfm_latest_checkpoint(tmpdir, latest, cap, st);
+  if (c == TFM_OK) c = tfm_saver_restore(m.saver, m.s, latest, st);
+  tfm_tensor *t = c == TFM_OK ? tfm_session_variable_value(m.s, m.v, st) : NULL;
+  if (t) {
+    const float *p = tfm_tensor_data(t);
+    for (int i = 1; i < 5; i++) ck_assert(p[i] == p[0]);
+    *value = p[0];
+    tfm_tensor_release(t);
+  }
+  c = tfm_status_code(st);
+  saver_model_free(&m);
+  return c;
+}
+
+/* Model, value, save (step 7), then restore into another model and compare. */
+static tfm_code saver_scenario(tfm_status *st, void *arg) {
+  (void)arg;
+  saver_model_t m;
+  char prefix[1200], latest[1200];
+  snprintf(prefix, sizeof prefix, "%s/model.ckpt", tmpdir);
+  tfm_code c = saver_model(&m, st);
+  if (c == TFM_OK) c = saver_set(&m, 7.5f, st);
+  if (c == TFM_OK) c = tfm_saver_save(m.saver, m.s, prefix, 7, 1, NULL, 0, st);
+  saver_model_free(&m);
+  float got = 0;
+  if (c == TFM_OK) c = restore_latest(&got, latest, sizeof latest, st);
+  if (c == TFM_OK) ck_assert(got == 7.5f);
+  return c;
+}
+
+START_TEST(allocation_failures_in_saver_save_and_restore) {
+  test_tmpdir(tmpdir, sizeof tmpdir);
+  sweep("saver", saver_scenario, NULL);
+}
+END_TEST
+
+static void saver_write_failures(int err) {
+  test_tmpdir(tmpdir, sizeof tmpdir);
+  tfm_status *st = tfm_status_new();
+  saver_model_t m;
+  char prefix[1200], latest[1200], want[1300];
+  snprintf(prefix, sizeof prefix, "%s/model.ckpt", tmpdir);
+  ck_assert_int_eq(saver_model(&m, st), TFM_OK);
+  ck_assert_int_eq(saver_set(&m, 1.0f, st), TFM_OK);
+  ck_assert_msg(tfm_saver_save(m.saver, m.s, prefix, 1, 1, NULL, 0, st) == TFM_OK, "%s", tfm_status_message(st));
+  ck_assert_int_eq(saver_set(&m, 2.0f, st), TFM_OK);
+  uint64_t before = tfm_debug_file_op_count();
+  ck_assert_int_eq(tfm_saver_save(m.saver, m.s, prefix, 2, 1, NULL, 0, st), TFM_OK);
+  uint64_t ops = tfm_debug_file_op_count() - before;
+  ck_assert(ops >= 6);
+  snprintf(want, sizeof want, "%s-2", prefix);
+  for (uint64_t nth = 1; nth <= ops; nth++) {
+    ck_assert_int_eq(saver_set(&m, 3.0f, st), TFM_OK);
+    tfm_status_clear(st);
+    tfm_debug_fail_file_op_after(nth, err);
+    tfm_code code = tfm_saver_save(m.saver, m.s, prefix, 3, 1, NULL, 0, st);
+    tfm_debug_fail_file_op_after(0, 0);
+    points_tried++;
+    float got = -1;
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", tfm_status_message(st));
+    ck_assert_int_eq(count_tmp_files(tmpdir), 0);
+    ck_assert_msg(restore_latest(&got, latest, sizeof latest, st) == TFM_OK, "op %llu: %s",
+                  (unsigned long long)nth, tfm_status_message(st));
+    if (code == TFM_OK) {
+      ck_assert(got == 3.0f); /* only a failed directory fsync at the very end lets it succeed */
+    } else {
+      ck_assert_msg(strstr(msg, tmpdir) != NULL, "op %llu: message names no file: %s",
+                    (unsigned long long)nth, msg);
+      ck_assert_msg(strstr(msg, strerror(err)) != NULL, "op %llu: %s", (unsigned long long)nth, msg);
+      /* Either the previous checkpoint, or (if only the last step failed) the new one,
+       * complete: never a mix, never a missing one. */
+      ck_assert_msg((strcmp(latest, want) == 0 && got == 2.0f) || got == 3.0f,
+                    "op %llu failed (%s): latest '%s' holds %g", (unsigned long long)nth, msg, latest, got);
+    }
+    /* Back to step 2 as the latest. */
+    ck_assert_int_eq(saver_set(&m, 2.0f, st), TFM_OK);
+    ck_assert_int_eq(tfm_saver_save(m.saver, m.s, prefix, 2, 1, NULL, 0, st), TFM_OK);
+  }
+  printf("saver write failures (%s): %llu file operations failed in turn\n", strerror(err),
+         (unsigned long long)ops);
+  saver_model_free(&m);
+  tfm_status_delete(st);
+}
+
+START_TEST(disk_full_during_saver_save_keeps_the_previous_checkpoint) { saver_write_failures(ENOSPC); }
+END_TEST
+START_TEST(io_error_during_saver_save_keeps_the_previous_checkpoint) { saver_write_failures(EIO); }
+END_TEST
+
 static void print_total(void) {
   printf("fault-injection points tried: %llu\n", points_tried);
 }
@@ -397,6 +551,9 @@ int main(void) {
   ADD(allocation_failures_in_checkpoint_state);
   ADD(disk_full_during_a_save_keeps_the_previous_checkpoint);
   ADD(io_error_during_a_save_keeps_the_previous_checkpoint);
+  ADD(allocation_failures_in_saver_save_and_restore);
+  ADD(disk_full_during_saver_save_keeps_the_previous_checkpoint);
+  ADD(io_error_during_saver_save_keeps_the_previous_checkpoint);
   SRunner *sr = srunner_create(s);
   /* No fork: the count of points tried is kept across cases. */
   srunner_set_fork_status(sr, CK_NOFORK);

@@ -381,12 +381,13 @@ bundle_reader_t *bundle_reader_open(const char *prefix, tfm_status *st) {
   r->n = total - 1;
   r->keys = mem_calloc(r->n ? r->n : 1, sizeof *r->keys);
   r->shards = mem_calloc((size_t)r->num_shards, sizeof *r->shards);
+  /* Before any failure: close() must not see the zeroed fds (it would close fd 0). */
+  for (int i = 0; r->shards && i < r->num_shards; i++) r->shards[i].fd = -1;
   if (!r->keys || !r->shards) {
     r->n = 0;
     status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory opening checkpoint '%s'", prefix);
     goto fail;
   }
-  for (int i = 0; i < r->num_shards; i++) r->shards[i].fd = -1;
   for (size_t i = 0; i < r->n; i++) {
     const uint8_t *k, *v;
     size_t kl, vl;

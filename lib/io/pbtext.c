@@ -475,7 +475,8 @@ static void put_default(bytebuf_t *out, const pbs_field_t *f) {
 /* Writes the message's records to out in field-number order (stable within a field). */
 static tfm_code emit(parser_t *ps, msg_state_t *ms, bytebuf_t *out) {
   const pbs_message_t *m = ms->m;
-  const uint8_t *base = ms->scratch.data;
+  static const uint8_t no_bytes[1];
+  const uint8_t *base = ms->scratch.data ? ms->scratch.data : no_bytes; /* NULL + 0 is UB */
   size_t *count = mem_calloc((size_t)m->n_fields + 1, sizeof *count);
   record_t **sorted = ms->n ? mem_calloc(ms->n, sizeof *sorted) : NULL;
   if (!count || (ms->n && !sorted)) {
@@ -586,6 +587,7 @@ tfm_code pbtext_to_binary(const char *type_name, const char *text, size_t len, b
     return status_set(st, TFM_INVALID_ARGUMENT, "%s: pbtext_to_binary needs a type, text and an output", what);
   const pbs_message_t *m = pbs_find_message(type_name, strlen(type_name));
   if (!m) return status_set(st, TFM_NOT_FOUND, "%s: unknown message type '%s'", what, type_name);
+  if (!text) text = ""; /* empty text may come as NULL (NULL + 0 is UB) */
   parser_t ps = {text, text + len, 1, what, st};
   size_t mark = out->len;
   tfm_code code = parse_fields(&ps, m, '\0', 0, out);

@@ -534,6 +534,7 @@ tfm_code pbtext_from_binary(const char *type_name, const void *data, size_t len,
     return status_set(st, TFM_INVALID_ARGUMENT, "%s: pbtext_from_binary needs a type, data and an output", what);
   const pbs_message_t *m = pbs_find_message(type_name, strlen(type_name));
   if (!m) return status_set(st, TFM_NOT_FOUND, "%s: unknown message type '%s'", what, type_name);
+  if (!data) data = ""; /* an empty message may come as NULL (NULL + 0 is UB) */
   printer_t pr = {out, what, st};
   size_t mark = out->len;
   tfm_code code = print_message(&pr, m, data, len, 0);
