@@ -450,7 +450,7 @@ static tfm_code print_field(printer_t *pr, const pbs_message_t *m, const pbs_fie
     for (size_t i = 0; i < n; i++) bytebuf_append(&cat, list[i]->p, list[i]->len);
     tfm_code code = cat.failed
                         ? status_set(pr->st, TFM_RESOURCE_EXHAUSTED, "%s: out of memory", pr->what)
-                        : print_nested(pr, f, cat.data, cat.len, depth);
+                        : print_nested(pr, f, cat.data ? cat.data : (const uint8_t *)"", cat.len, depth);
     bytebuf_free(&cat);
     return code;
   }
