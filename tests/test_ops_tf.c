@@ -251,6 +251,85 @@ START_TEST(prod_gradient_handles_zeros) {
 }
 END_TEST
 
+/* ---- more activations ---- */
+
+static double ref_relu6(double x) { return x < 0 ? 0 : x > 6 ? 6 : x; }
+static double ref_elu(double x) { return x > 0 ? x : exp(x) - 1; }
+static double ref_selu(double x) {
+  return 1.0507009873554804934193349852946 * (x > 0 ? x : 1.6732632423543772848170429916717 * (exp(x) - 1));
+}
+/* alpha is a float attr (0.2f), used as it is for float64 too, as TensorFlow does */
+static double ref_leaky(double x) { return x > 0 ? x : (double)0.2f * x; }
+static double ref_softsign(double x) { return x / (1 + fabs(x)); }
+
+static const struct {
+  const char *type;
+  double (*ref)(double);
+  bool piecewise_linear;
+} activations[] = {{"Relu6", ref_relu6, true},
+                   {"Elu", ref_elu, false},
+                   {"Selu", ref_selu, false},
+                   {"LeakyRelu", ref_leaky, true},
+                   {"Softsign", ref_softsign, false}};
+
+START_TEST(activations_match_their_formulas_and_differentiate) {
+  int64_t d[] = {8};
+  /* Away from the kinks at 0 and 6. */
+  double xs[8] = {-3.1, -0.7, -0.05, 0.3, 1.9, 5.2, 6.8, 11};
+  output_t *x = oc_placeholder(g, d, 1, "x", st);
+  node_t *n = oc_op(g, activations[_i].type, &x, 1, NULL, 0, st);
+  tensor_t *xv = oc_tensor(TFM_DOUBLE, d, 1, xs);
+  tensor_t *y = oc_run(g, &x, &xv, 1, &n->outputs[0], st);
+  OK();
+  for (int i = 0; i < 8; i++) {
+    double want = activations[_i].ref(xs[i]);
+    ck_assert_msg(fabs(TENSOR_F64(y)[i] - want) <= 1e-15 * (1 + fabs(want)), "%s(%g) = %.17g, want %.17g",
+                  activations[_i].type, xs[i], TENSOR_F64(y)[i], want);
+  }
+  tensor_unref(y);
+  oc_check_gradient(g, n, 0, &x, &xv, 1, 1e-6);
+  /* float32 gives the float64 values rounded. */
+  output_t *x32 = tfm_cast(g, x, TFM_FLOAT, NULL, st);
+  node_t *n32 = oc_op(g, activations[_i].type, &x32, 1, NULL, 0, st);
+  y = oc_run(g, &x, &xv, 1, &n32->outputs[0], st);
+  OK();
+  for (int i = 0; i < 8; i++)
+    ck_assert_float_eq_tol(TENSOR_F32(y)[i], (float)activations[_i].ref((float)xs[i]), 1e-6f);
+  tensor_unref(y);
+  if (activations[_i].piecewise_linear) {
+    /* Relu6Grad/LeakyReluGrad are linear in the incoming gradient. */
+    char grad_type[32];
+    snprintf(grad_type, sizeof grad_type, "%sGrad", activations[_i].type);
+    output_t *dy = oc_placeholder(g, d, 1, "dy", st);
+    output_t *in[2] = {dy, const_f64(d, 1, xs)};
+    node_t *gn = oc_op(g, grad_type, in, 2, NULL, 0, st);
+    tensor_t *dyv = oc_random(d, 1, -1, 1, 41);
+    oc_check_gradient(g, gn, 0, &dy, &dyv, 1, 1e-9);
+    tensor_unref(dyv);
+  }
+  tensor_unref(xv);
+}
+END_TEST
+
+START_TEST(leaky_relu_takes_its_alpha) {
+  int64_t d[] = {2};
+  output_t *x = oc_placeholder(g, d, 1, "x", st);
+  attr_t alpha = ATTR_F_V("alpha", 0.5f);
+  node_t *n = oc_op(g, "LeakyRelu", &x, 1, &alpha, 1, st);
+  tensor_t *xv = oc_tensor(TFM_DOUBLE, d, 1, (double[]){-2, 3});
+  tensor_t *y = oc_run(g, &x, &xv, 1, &n->outputs[0], st);
+  OK();
+  expect_values(y, (double[]){-1, 3}, 2);
+  tensor_unref(y);
+  oc_check_gradient(g, n, 0, &x, &xv, 1, 1e-9);
+  tensor_unref(xv);
+  int64_t i3 = 3;
+  output_t *ints = const_i32(&i3, 1, (double[]){1, 2, 3});
+  ck_assert_ptr_null(graph_add_op(g, "Elu", NULL, false, &ints, 1, NULL, 0, NULL, 0, st));
+  HAS("Elu is not defined for int32");
+}
+END_TEST
+
 /* ---- gather, segments, stitch ---- */
 
 START_TEST(gather_v2_picks_along_any_axis) {
@@ -959,7 +1038,7 @@ static const struct {
                 {ops_math, "math"},         {ops_nn, "nn"},         {ops_state, "state"},
                 {ops_random, "random"},     {ops_training, "training"}, {ops_control, "control"},
                 {ops_io, "io"},             {ops_gather, "gather"}, {ops_parsing, "parsing"},
-                {ops_summary, "summary"}};
+                {ops_summary, "summary"},   {ops_activations, "activations"}};
 
 static const char *family_of(const op_def_t *d) {
   for (size_t f = 0; f < sizeof families / sizeof *families; f++) {
@@ -1045,6 +1124,9 @@ static Suite *ops_tf_suite(void) {
   tcase_add_test(tc, logical_ops_follow_truth_tables);
   tcase_add_test(tc, l2_loss_is_half_the_sum_of_squares);
   tcase_add_test(tc, prod_gradient_handles_zeros);
+  tcase_add_loop_test(tc, activations_match_their_formulas_and_differentiate, 0,
+                      (int)(sizeof activations / sizeof *activations));
+  tcase_add_test(tc, leaky_relu_takes_its_alpha);
   tcase_add_test(tc, gather_v2_picks_along_any_axis);
   tcase_add_test(tc, gather_and_segment_sum_gradients_match_finite_differences);
   tcase_add_test(tc, dynamic_stitch_interleaves_as_tensorflow_documents);

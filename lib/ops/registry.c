@@ -7,7 +7,7 @@
 
 static const op_def_t *const families[] = {ops_array,    ops_layout,  ops_strided_slice, ops_math, ops_nn,
                                            ops_state,    ops_random,  ops_training,
-                                           ops_control,  ops_io,      ops_gather,
+                                           ops_control,  ops_io,      ops_gather,   ops_activations,
                                            ops_parsing,  ops_summary};
 #define N_FAMILIES ((int)(sizeof families / sizeof *families))
 

@@ -141,6 +141,7 @@ extern const op_def_t ops_io[];      /* SaveV2, RestoreV2 (kernels call lib/io) 
 extern const op_def_t ops_parsing[]; /* ParseExample (imported, not run) */
 extern const op_def_t ops_gather[];  /* GatherV2, Gather, UnsortedSegmentSum, DynamicStitch */
 extern const op_def_t ops_summary[]; /* ScalarSummary, HistogramSummary, MergeSummary */
+extern const op_def_t ops_activations[]; /* Relu6, Elu, Selu, LeakyRelu, Softsign and their grads */
 
 /* Reports an error about node n, prefixed with its type and name:
  * "Reshape 'r': cannot reshape 6 elements of [2,3] ('c:0') into [4]". Returns code. */
