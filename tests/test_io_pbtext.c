@@ -403,6 +403,10 @@ START_TEST(pbtext_deep_nesting_is_refused_not_a_crash) {
   const char step[] = "attr { value { func { ";
   size_t steps = 20000;
   char *text = malloc(steps * (sizeof step - 1) + 1);
+  if (!text) {
+    ck_abort_msg("out of memory");
+    return;
+  }
   for (size_t i = 0; i < steps; i++) memcpy(text + i * (sizeof step - 1), step, sizeof step - 1);
   text[steps * (sizeof step - 1)] = '\0';
   expect_parse_error("tensorflow.NameAttrList", text, TFM_INVALID_ARGUMENT, "nested more than 100");
@@ -412,6 +416,10 @@ START_TEST(pbtext_deep_nesting_is_refused_not_a_crash) {
   for (size_t nest = 30; nest <= 60; nest += 30) {
     bytebuf_t deep = BYTEBUF_INIT;
     char *t2 = malloc(nest * 64 + 64);
+    if (!t2) {
+      ck_abort_msg("out of memory");
+      return;
+    }
     size_t tl = 0;
     for (size_t i = 0; i < nest; i++) tl += (size_t)sprintf(t2 + tl, "attr { value { func { ");
     tl += (size_t)sprintf(t2 + tl, "name: 'x' ");
