@@ -308,6 +308,14 @@ tensor_t *pbio_tensor_from_proto(const tensorflow_TensorProto *p, const char *wh
     return NULL;
   int64_t n64;
   if (shape_num_elements(&shape, &n64, st) != TFM_OK) return NULL;
+  /* Before allocating: elements of a string tensor cost at least their header. */
+  if ((uint64_t)n64 > PBIO_MAX_TENSOR_BYTES / dtype_size(dt)) {
+    char buf[SHAPE_STR_MAX];
+    status_set(st, TFM_INVALID_ARGUMENT,
+               "%s: a %s tensor of shape %s is larger than the %llu bytes a TensorProto may hold", what,
+               dtype_name(dt), shape_str(&shape, buf), (unsigned long long)PBIO_MAX_TENSOR_BYTES);
+    return NULL;
+  }
   size_t n = (size_t)n64, count;
   switch (dt) {
   case TFM_FLOAT: count = p->float_val_count; break;

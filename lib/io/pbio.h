@@ -37,6 +37,11 @@
 #include "io/proto/variable.pb.h"
 #include "io/proto/versions.pb.h"
 
+/* Largest tensor (bytes of its elements) built from a TensorProto: protobuf's own
+ * message limit. A proto that gives fewer values than elements (TF's broadcast of
+ * the last one) could otherwise ask for any size in a few bytes. */
+#define PBIO_MAX_TENSOR_BYTES ((uint64_t)INT32_MAX)
+
 /* Largest count/size of a non-blob field (see above). */
 #define PBIO_MAX_COUNT PB_SIZE_MAX
 
