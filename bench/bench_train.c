@@ -22,6 +22,18 @@ static double now(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* CPU time of this thread: what a step costs when other processes share the cores. */
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Wall and CPU seconds per step of one batch. */
+typedef struct batch_time {
+  double wall, cpu;
+} batch_time_t;
+
 static void check(tfm_status *st, const char *what) {
   if (tfm_status_code(st) != TFM_OK) {
     fprintf(stderr, "bench_train: %s: %s\n", what, tfm_status_message(st));
@@ -116,11 +128,11 @@ static void api_open(api_model_t *a, model_kind kind) {
 }
 
 /* Seconds per step over `steps` steps. */
-static double api_time(api_model_t *a, long steps, const float *x_all, const float *y_all,
+static batch_time_t api_time(api_model_t *a, long steps, const float *x_all, const float *y_all,
                        long points) {
   float *xd = tfm_tensor_data(a->xb), *yd = tfm_tensor_data(a->yb);
   tfm_tensor *vals[2] = {a->xb, a->yb};
-  double t0 = now();
+  double t0 = now(), c0 = cpu_now();
   for (long i = 0; i < steps; i++) {
     if (a->kind == MODEL_SGD) {
       for (int k = 0; k < 8; k++) {
@@ -131,7 +143,7 @@ static double api_time(api_model_t *a, long steps, const float *x_all, const flo
     }
     tfm_callable_run(a->step, vals, NULL, a->st);
   }
-  double t = (now() - t0) / (double)steps;
+  batch_time_t t = {(now() - t0) / (double)steps, (cpu_now() - c0) / (double)steps};
   check(a->st, "training");
   return t;
 }
@@ -152,10 +164,10 @@ typedef struct c_model {
   float m, b;
 } c_model_t;
 
-static double c_time(c_model_t *cm, long steps, const float *x_all, const float *y_all,
-                     long points) {
+static batch_time_t c_time(c_model_t *cm, long steps, const float *x_all, const float *y_all,
+                           long points) {
   float xb[8], yb[8];
-  double t0 = now();
+  double t0 = now(), c0 = cpu_now();
   for (long i = 0; i < steps; i++) {
     if (cm->kind == MODEL_SGD) {
       for (int k = 0; k < 8; k++) {
@@ -169,7 +181,7 @@ static double c_time(c_model_t *cm, long steps, const float *x_all, const float 
     }
     __asm__ volatile("" : : "r"(&cm->m), "r"(&cm->b) : "memory"); /* keep every step */
   }
-  return (now() - t0) / (double)steps;
+  return (batch_time_t){(now() - t0) / (double)steps, (cpu_now() - c0) / (double)steps};
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -190,6 +202,8 @@ static double minimum(const double *v, int n) {
 
 #define MAX_REPS 64
 
+#define MAX_REPS 64
+
 int main(int argc, char **argv) {
   long steps = argc > 1 ? atol(argv[1]) : 100000;
   int reps = argc > 2 ? atoi(argv[2]) : 7;
@@ -206,32 +220,33 @@ int main(int argc, char **argv) {
   }
   printf("libtfmini %s, %d threads; %d batches of %ld steps, API and C batches alternating\n",
          tfm_version(), tfm_get_num_threads(), reps, steps);
-  printf("%-12s %12s %12s %12s %12s %8s\n", "model", "api ns/step", "(best)", "C ns/step",
-         "(best)", "ratio");
+  printf("ns per step: median of the batches (best); wall clock, and this thread's CPU time\n");
+  printf("%-12s %17s %17s %6s   %17s %17s %6s\n", "model", "API wall", "C wall", "ratio",
+         "API cpu", "C cpu", "ratio");
   const char *names[] = {"tensor", "serial", "bigdata-sgd"};
-  double sgd_api = 0, sgd_c = 0;
+  double sgd[4] = {0};
   for (int k = 0; k < 3; k++) {
     api_model_t a;
     api_open(&a, (model_kind)k);
     c_model_t cm = {(model_kind)k, -0.5f, 1.0f};
     api_time(&a, steps / 10 + 1, x_all, y_all, points); /* warm up */
-    double api[MAX_REPS], c[MAX_REPS];
+    double aw[MAX_REPS], cw[MAX_REPS], ac[MAX_REPS], cc[MAX_REPS];
     for (int r = 0; r < reps; r++) {
-      api[r] = api_time(&a, steps, x_all, y_all, points) * 1e9;
-      c[r] = c_time(&cm, steps, x_all, y_all, points) * 1e9;
+      batch_time_t ta = api_time(&a, steps, x_all, y_all, points);
+      batch_time_t tc = c_time(&cm, steps, x_all, y_all, points);
+      aw[r] = ta.wall * 1e9, ac[r] = ta.cpu * 1e9, cw[r] = tc.wall * 1e9, cc[r] = tc.cpu * 1e9;
     }
     api_close(&a);
     if (!isfinite(cm.m + cm.b)) fprintf(stderr, "bench_train: the C loop diverged\n");
-    double api_best = minimum(api, reps), c_best = minimum(c, reps);
-    double api_med = median(api, reps), c_med = median(c, reps);
-    printf("%-12s %12.1f %12.1f %12.1f %12.1f %8.1f\n", names[k], api_med, api_best, c_med, c_best,
-           api_med / c_med);
-    if (k == MODEL_SGD) {
-      sgd_api = api_med;
-      sgd_c = c_med;
-    }
+    double b[4] = {minimum(aw, reps), minimum(cw, reps), minimum(ac, reps), minimum(cc, reps)};
+    double m[4] = {median(aw, reps), median(cw, reps), median(ac, reps), median(cc, reps)};
+    printf("%-12s %8.1f (%6.1f) %8.1f (%6.1f) %6.1f   %8.1f (%6.1f) %8.1f (%6.1f) %6.1f\n",
+           names[k], m[0], b[0], m[1], b[1], m[0] / m[1], m[2], b[2], m[3], b[3], m[2] / m[3]);
+    if (k == MODEL_SGD)
+      for (int i = 0; i < 4; i++) sgd[i] = m[i];
   }
-  printf("bigdata-sgd steps/s (median): API %.2f M, C %.2f M\n", 1e3 / sgd_api, 1e3 / sgd_c);
+  printf("bigdata-sgd steps/s (medians): API %.2f M wall, %.2f M cpu; C %.2f M wall, %.2f M cpu\n",
+         1e3 / sgd[0], 1e3 / sgd[2], 1e3 / sgd[1], 1e3 / sgd[3]);
   free(x_all);
   free(y_all);
   return EXIT_SUCCESS;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/plan.h"
 #include "runtime/session.h"
 #include "tfmini/debug.h"
 #include "tfmini/tfmini.h"
@@ -549,6 +550,248 @@ START_TEST(allocation_failures_report_and_leak_nothing) {
 }
 END_TEST
 
+/* ---- prepared plans (runtime/prepare.h): the same results as unprepared ones ---- */
+
+static const float FIT_X[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+static const float FIT_Y[8] = {-0.82f, -0.94f, -0.12f, 0.26f, 0.39f, 0.64f, 1.02f, 1.00f};
+
+typedef enum { FIT_TENSOR, FIT_SERIAL, FIT_FED } fit_form_t;
+
+/* The tutorial's line fit in one of its forms; returns the train op, sets m and b
+ * (and x, y: the placeholders of the fed form). */
+static tfm_op *line_fit(fit_form_t form, tfm_optimizer **opt, tfm_variable **m, tfm_variable **b,
+                        tfm_output **x, tfm_output **y) {
+  const int64_t n = 8;
+  *m = tfm_variable_new(g, tfm_scalar(g, -0.5, TFM_FLOAT, NULL, st), 1, "m", st);
+  *b = tfm_variable_new(g, tfm_scalar(g, 1.0, TFM_FLOAT, NULL, st), 1, "b", st);
+  tfm_output *loss;
+  if (form == FIT_SERIAL) {
+    loss = tfm_scalar(g, 0.0, TFM_FLOAT, NULL, st);
+    for (int i = 0; i < 8; i++) {
+      tfm_output *xi = tfm_scalar(g, FIT_X[i], TFM_FLOAT, NULL, st);
+      tfm_output *yi = tfm_scalar(g, FIT_Y[i], TFM_FLOAT, NULL, st);
+      tfm_output *e = tfm_sub(g, yi, tfm_add(g, tfm_mul(g, tfm_variable_value(*m), xi, NULL, st),
+                                             tfm_variable_value(*b), NULL, st), NULL, st);
+      loss = tfm_add(g, loss, tfm_square(g, e, NULL, st), NULL, st);
+    }
+  } else {
+    if (form == FIT_FED) {
+      *x = tfm_placeholder(g, TFM_FLOAT, &n, 1, "x", st);
+      *y = tfm_placeholder(g, TFM_FLOAT, &n, 1, "y", st);
+    } else {
+      *x = tfm_constant_f32(g, FIT_X, &n, 1, "x", st);
+      *y = tfm_constant_f32(g, FIT_Y, &n, 1, "y", st);
+    }
+    tfm_output *e = tfm_sub(g, *y, tfm_add(g, tfm_mul(g, tfm_variable_value(*m), *x, NULL, st),
+                                           tfm_variable_value(*b), NULL, st), NULL, st);
+    loss = tfm_reduce_sum(g, tfm_square(g, e, NULL, st), NULL, 0, 0, "loss", st);
+  }
+  *opt = tfm_optimizer_gradient_descent(0.001, st);
+  return tfm_optimizer_minimize(*opt, g, loss, NULL, 0, NULL, "train", st);
+}
+
+static uint32_t f32_bits(tfm_tensor *t) {
+  uint32_t u;
+  memcpy(&u, tfm_tensor_data(t), sizeof u);
+  return u;
+}
+
+START_TEST(prepared_training_steps_match_unprepared_bit_for_bit) {
+  for (int form = FIT_TENSOR; form <= FIT_FED; form++) {
+    tfm_graph_delete(g);
+    g = tfm_graph_new(st);
+    tfm_optimizer *opt;
+    tfm_variable *m, *b;
+    tfm_output *x = NULL, *y = NULL;
+    tfm_op *train = line_fit((fit_form_t)form, &opt, &m, &b, &x, &y);
+    tfm_op *init = tfm_global_variables_initializer(g, st);
+    OK();
+    tfm_session *s[2];
+    tfm_callable *step[2];
+    tfm_output *feeds[2] = {x, y};
+    for (int k = 0; k < 2; k++) { /* k = 0 prepared, 1 not */
+      plan_set_preparation(k == 0);
+      s[k] = tfm_session_new(g, st);
+      ck_assert_int_eq(run_target(s[k], init), TFM_OK);
+      step[k] = tfm_session_make_callable(s[k], feeds, form == FIT_FED ? 2 : 0, NULL, 0, &train, 1, st);
+      OK();
+    }
+    plan_set_preparation(true);
+    const int64_t n = 8;
+    tfm_tensor *xb = tfm_tensor_new(TFM_FLOAT, &n, 1, st), *yb = tfm_tensor_new(TFM_FLOAT, &n, 1, st);
+    tfm_tensor *vals[2] = {xb, yb};
+    for (int i = 0; i < 300; i++) {
+      for (int j = 0; j < 8; j++) { /* batches drawn from the 8 points */
+        ((float *)tfm_tensor_data(xb))[j] = FIT_X[(i + 3 * j) % 8];
+        ((float *)tfm_tensor_data(yb))[j] = FIT_Y[(i + 3 * j) % 8];
+      }
+      for (int k = 0; k < 2; k++) ck_assert_int_eq(tfm_callable_run(step[k], vals, NULL, st), TFM_OK);
+      tfm_tensor *mv[2], *bv[2];
+      for (int k = 0; k < 2; k++) {
+        mv[k] = tfm_session_variable_value(s[k], m, st);
+        bv[k] = tfm_session_variable_value(s[k], b, st);
+      }
+      ck_assert_uint_eq(f32_bits(mv[0]), f32_bits(mv[1]));
+      ck_assert_uint_eq(f32_bits(bv[0]), f32_bits(bv[1]));
+      if (i == 299 && form != FIT_FED) {
+        /* and the fit moves towards least squares (0.29702, -0.86083) */
+        ck_assert(first_f32(mv[0]) > -0.5f && first_f32(bv[0]) < 1.0f);
+      }
+      for (int k = 0; k < 2; k++) {
+        tfm_tensor_release(mv[k]);
+        tfm_tensor_release(bv[k]);
+      }
+    }
+    tfm_tensor_release(xb);
+    tfm_tensor_release(yb);
+    for (int k = 0; k < 2; k++) {
+      tfm_callable_delete(step[k]);
+      tfm_session_delete(s[k]);
+    }
+    tfm_optimizer_delete(opt);
+  }
+}
+END_TEST
+
+/* Broadcasts, reductions over some axes, keep_dims, float64, int32, views and
+ * folded constants: every fetch of a prepared plan equals the unprepared one's. */
+START_TEST(prepared_ops_match_unprepared_bit_for_bit) {
+  const int64_t d23[2] = {2, 3}, d3 = 3, d6 = 6;
+  const float a_v[6] = {0.5f, -1.25f, 3.0f, 7.5f, -0.1f, 2.2f}, r_v[3] = {1.5f, -2.0f, 0.3f};
+  tfm_output *a = tfm_placeholder(g, TFM_FLOAT, d23, 2, "a", st);
+  tfm_output *row = tfm_constant_f32(g, r_v, &d3, 1, "row", st);
+  tfm_output *sum1 = tfm_reduce_sum(g, tfm_add(g, a, row, NULL, st), (const int32_t[]){1}, 1, 1, NULL, st);
+  tfm_output *mean0 = tfm_reduce_mean(g, tfm_mul(g, a, a, NULL, st), (const int32_t[]){0}, 1, 0, NULL, st);
+  tfm_output *mx = tfm_reduce_max(g, tfm_exp(g, tfm_neg(g, a, NULL, st), NULL, st), NULL, 0, 0, NULL, st);
+  tfm_output *flat = tfm_reshape(g, tfm_square(g, a, NULL, st), &d6, 1, NULL, st);
+  tfm_output *all = tfm_reduce_sum(g, tfm_div(g, flat, tfm_scalar(g, 3.0, TFM_FLOAT, NULL, st), NULL, st),
+                                   NULL, 0, 0, NULL, st);
+  tfm_output *a64 = tfm_cast(g, a, TFM_DOUBLE, NULL, st);
+  tfm_output *s64 = tfm_reduce_sum(g, tfm_sub(g, a64, tfm_scalar(g, 0.1, TFM_DOUBLE, NULL, st), NULL, st),
+                                   NULL, 0, 0, NULL, st);
+  tfm_output *ints = tfm_add(g, tfm_cast(g, a, TFM_INT32, NULL, st),
+                             tfm_scalar(g, 7.0, TFM_INT32, NULL, st), NULL, st);
+  tfm_output *folded = tfm_mul(g, row, tfm_fill(g, tfm_shape(g, row, NULL, st),
+                                                tfm_scalar(g, 2.0, TFM_FLOAT, NULL, st), NULL, st), NULL, st);
+  tfm_output *ed = tfm_expand_dims(g, mx, 0, NULL, st);
+  OK();
+  tfm_output *fetches[] = {sum1, mean0, mx, flat, all, s64, ints, folded, ed};
+  const int nf = (int)(sizeof fetches / sizeof *fetches);
+  tfm_tensor *av = tfm_tensor_new(TFM_FLOAT, d23, 2, st);
+  tfm_tensor *out[2][16];
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < 6; i++) ((float *)tfm_tensor_data(av))[i] = a_v[i] * (float)(round + 1);
+    for (int k = 0; k < 2; k++) {
+      plan_set_preparation(k == 0);
+      tfm_session *s = tfm_session_new(g, st);
+      for (int rep = 0; rep < 2; rep++) { /* the second run reuses the buffers */
+        ck_assert_int_eq(tfm_session_run(s, &a, &av, 1, fetches, out[k], nf, NULL, 0, st), TFM_OK);
+        if (rep == 0)
+          for (int i = 0; i < nf; i++) tfm_tensor_release(out[k][i]);
+      }
+      tfm_session_delete(s);
+    }
+    plan_set_preparation(true);
+    for (int i = 0; i < nf; i++) {
+      ck_assert_int_eq(tfm_tensor_dtype(out[0][i]), tfm_tensor_dtype(out[1][i]));
+      ck_assert_int_eq(tfm_tensor_nbytes(out[0][i]), tfm_tensor_nbytes(out[1][i]));
+      ck_assert_int_eq(tfm_tensor_rank(out[0][i]), tfm_tensor_rank(out[1][i]));
+      for (int d = 0; d < tfm_tensor_rank(out[0][i]); d++)
+        ck_assert_int_eq(tfm_tensor_dim(out[0][i], d), tfm_tensor_dim(out[1][i], d));
+      ck_assert_msg(memcmp(tfm_tensor_data(out[0][i]), tfm_tensor_data(out[1][i]),
+                           tfm_tensor_nbytes(out[0][i])) == 0, "fetch %d differs", i);
+      for (int k = 0; k < 2; k++) tfm_tensor_release(out[k][i]);
+    }
+  }
+  tfm_tensor_release(av);
+}
+END_TEST
+
+START_TEST(fetched_constants_are_copies) {
+  /* Fill of constants is computed when the plan is compiled; a caller writing
+   * into what it fetched must not change later runs. */
+  const int64_t d4 = 4;
+  tfm_output *f = tfm_fill(g, tfm_shape(g, tfm_zeros(g, &d4, 1, TFM_FLOAT, NULL, st), NULL, st),
+                           tfm_scalar(g, 2.5, TFM_FLOAT, NULL, st), "f", st);
+  tfm_output *twice = tfm_add(g, f, f, "twice", st);
+  OK();
+  tfm_session *s = tfm_session_new(g, st);
+  for (int run = 0; run < 3; run++) {
+    tfm_output *fetches[2] = {f, twice};
+    tfm_tensor *v[2];
+    ck_assert_int_eq(tfm_session_run(s, NULL, NULL, 0, fetches, v, 2, NULL, 0, st), TFM_OK);
+    for (int i = 0; i < 4; i++) {
+      ck_assert_float_eq(((float *)tfm_tensor_data(v[0]))[i], 2.5f);
+      ck_assert_float_eq(((float *)tfm_tensor_data(v[1]))[i], 5.0f);
+      ((float *)tfm_tensor_data(v[0]))[i] = -1.0f; /* the caller's own copy */
+    }
+    tfm_tensor_release(v[0]);
+    tfm_tensor_release(v[1]);
+  }
+  tfm_session_delete(s);
+}
+END_TEST
+
+START_TEST(a_variable_of_another_shape_runs_unprepared) {
+  /* A plan prepared for v of shape [2] meets v restored with shape [3]. */
+  const int64_t d2 = 2;
+  const float two[2] = {1, 2}, three[3] = {4, 5, 6};
+  tfm_variable *v = tfm_variable_new(g, tfm_constant_f32(g, two, &d2, 1, NULL, st), 1, "v", st);
+  tfm_output *y = tfm_reduce_sum(g, tfm_mul(g, tfm_variable_value(v), tfm_variable_value(v), NULL, st),
+                                 NULL, 0, 0, "y", st);
+  /* the graph knows this shape at build time: a prepared plan folds it */
+  tfm_output *shape = tfm_shape(g, tfm_variable_value(v), "shape", st);
+  OK();
+  tfm_session *s = tfm_session_new(g, st);
+  ck_assert_int_eq(run_target(s, tfm_variable_initializer(v)), TFM_OK);
+  tfm_output *fetches[2] = {y, shape};
+  tfm_tensor *r[2];
+  ck_assert_int_eq(tfm_session_run(s, NULL, NULL, 0, fetches, r, 2, NULL, 0, st), TFM_OK);
+  ck_assert_float_eq(first_f32(r[0]), 5.0f);
+  ck_assert_int_eq(((int32_t *)tfm_tensor_data(r[1]))[0], 2);
+  tfm_tensor_release(r[0]);
+  tfm_tensor_release(r[1]);
+  tfm_tensor *bigger = vec_f32(three, 3);
+  ck_assert_int_eq(session_variable_set(s, tfm_variable_op(v), bigger, st), TFM_OK);
+  ck_assert_int_eq(tfm_session_run(s, NULL, NULL, 0, fetches, r, 2, NULL, 0, st), TFM_OK);
+  ck_assert_float_eq(first_f32(r[0]), 16.0f + 25.0f + 36.0f);
+  ck_assert_int_eq(((int32_t *)tfm_tensor_data(r[1]))[0], 3);
+  tfm_tensor_release(r[0]);
+  tfm_tensor_release(r[1]);
+  tfm_tensor_release(bigger);
+  tfm_session_delete(s);
+}
+END_TEST
+
+START_TEST(training_steps_allocate_nothing) {
+  for (int form = FIT_TENSOR; form <= FIT_FED; form++) {
+    tfm_graph_delete(g);
+    g = tfm_graph_new(st);
+    tfm_optimizer *opt;
+    tfm_variable *m, *b;
+    tfm_output *x = NULL, *y = NULL;
+    tfm_op *train = line_fit((fit_form_t)form, &opt, &m, &b, &x, &y);
+    tfm_op *init = tfm_global_variables_initializer(g, st);
+    OK();
+    tfm_session *s = tfm_session_new(g, st);
+    ck_assert_int_eq(run_target(s, init), TFM_OK);
+    tfm_output *feeds[2] = {x, y};
+    tfm_callable *step = tfm_session_make_callable(s, feeds, form == FIT_FED ? 2 : 0, NULL, 0, &train, 1, st);
+    tfm_tensor *vals[2] = {vec_f32(FIT_X, 8), vec_f32(FIT_Y, 8)};
+    OK();
+    for (int i = 0; i < 2; i++) ck_assert_int_eq(tfm_callable_run(step, vals, NULL, st), TFM_OK);
+    uint64_t before = tfm_debug_alloc_count();
+    for (int i = 0; i < 100; i++) ck_assert_int_eq(tfm_callable_run(step, vals, NULL, st), TFM_OK);
+    ck_assert_uint_eq(tfm_debug_alloc_count() - before, 0);
+    tfm_tensor_release(vals[0]);
+    tfm_tensor_release(vals[1]);
+    tfm_callable_delete(step);
+    tfm_session_delete(s);
+    tfm_optimizer_delete(opt);
+  }
+}
+END_TEST
+
 static Suite *session_suite(void) {
   Suite *s = suite_create("session");
   TCase *tc = tcase_create("session");
@@ -569,6 +812,11 @@ static Suite *session_suite(void) {
   tcase_add_test(tc, concurrent_runs_see_their_own_values);
   tcase_add_test(tc, concurrent_updates_and_reinitialisation_never_crash);
   tcase_add_test(tc, allocation_failures_report_and_leak_nothing);
+  tcase_add_test(tc, prepared_training_steps_match_unprepared_bit_for_bit);
+  tcase_add_test(tc, prepared_ops_match_unprepared_bit_for_bit);
+  tcase_add_test(tc, fetched_constants_are_copies);
+  tcase_add_test(tc, a_variable_of_another_shape_runs_unprepared);
+  tcase_add_test(tc, training_steps_allocate_nothing);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -63,6 +63,11 @@ DINLINE void vd_store(double *p, vd v) { memcpy(p, &v, sizeof v); }
 
 #define DEFINE_SUM(T, V, W, LOAD, NAME, CHUNK)                                            \
   static T CHUNK(const T *x, int64_t n) {                                   \
+    if (n < W) { /* no vector: the lanes below would add up to +0 */              \
+      T tail = 0;                                                                  \
+      for (int64_t i = 0; i < n; i++) tail += x[i];                               \
+      return (T)0 + tail;                                                          \
+    }                                                                              \
     V a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0}; \
     int64_t i = 0;                                                                 \
     for (; i + 8 * W <= n; i += 8 * W) {                                           \

@@ -66,6 +66,18 @@ tfm_dtype ew_binary_out_dtype(ew_binary_t op, tfm_dtype dt) {
   }
 }
 
+_Static_assert(EW_SMALL_ELEMS <= EW_TASK_ELEMS, "a small chunk must run as one task");
+
+kern_unary_loop_fn kern_unary_loop(ew_unary_t op, tfm_dtype dt) {
+  if (!ew_unary_supports(op, dt)) return NULL;
+  return ew_loops_current()->unary[op][ew_dt_index(dt)];
+}
+
+kern_binary_loop_fn kern_binary_loop(ew_binary_t op, tfm_dtype dt) {
+  if (!ew_binary_supports(op, dt)) return NULL;
+  return ew_loops_current()->binary[op][ew_dt_index(dt)];
+}
+
 /* ---- unary ------------------------------------------------------------------ */
 
 typedef struct unary_job {

@@ -66,6 +66,19 @@ tfm_code kern_unary(ew_unary_t op, const tensor_t *x, tensor_t *y, tfm_status *s
  * integer arithmetic wraps; an integer divisor with a zero is INVALID_ARGUMENT. */
 tfm_code kern_binary(ew_binary_t op, const tensor_t *a, const tensor_t *b, tensor_t *out,
                      tfm_status *st);
+/* The inner loops kern_unary and kern_binary run, for kernels a plan prepares
+ * once (ops/registry.h, kprep): y[i] = op(x[i]) and out[i] = op(a[i*a_step],
+ * b[i*b_step]) with steps 0 or 1, over any alignment; out may be an input whose
+ * step is 1. Called on one chunk of at most EW_SMALL_ELEMS elements, they give
+ * the results of kern_unary/kern_binary (no check: integer division by zero is
+ * the caller's). NULL when the op does not support the dtype. */
+#define EW_SMALL_ELEMS ((int64_t)32768)
+typedef void (*kern_unary_loop_fn)(const void *x, void *y, int64_t n);
+typedef void (*kern_binary_loop_fn)(const void *a, const void *b, void *out, int64_t n,
+                                    int a_step, int b_step);
+kern_unary_loop_fn kern_unary_loop(ew_unary_t op, tfm_dtype dt);
+kern_binary_loop_fn kern_binary_loop(ew_binary_t op, tfm_dtype dt);
+
 /* out = cast of x to out->dtype (any numeric/bool pair; float->int truncates
  * toward zero like TensorFlow, x != 0 -> true for bool). Where TensorFlow leaves
  * it to the platform, float->int saturates and NaN becomes 0. */
@@ -103,6 +116,14 @@ typedef enum reduce_op { REDUCE_SUM, REDUCE_MEAN, REDUCE_MAX, REDUCE_MIN, REDUCE
  * the dtype's lowest/highest for integers). */
 tfm_code kern_reduce(reduce_op_t op, const tensor_t *x, const bool *reduce_axis, tensor_t *out,
                      tfm_status *st);
+/* The loop kern_reduce runs for a sum over every element of a float32 (float64)
+ * input of 2 to KERN_SUM_ONE_TASK elements (all dims but size-1 ones reduced),
+ * for kernels a plan prepares once: same result, no checks. */
+#define KERN_SUM_ONE_TASK ((int64_t)1 << 16)
+typedef float (*kern_sum_f32_fn)(const float *x, int64_t n);
+typedef double (*kern_sum_f64_fn)(const double *x, int64_t n);
+kern_sum_f32_fn kern_sum_f32_loop(void);
+kern_sum_f64_fn kern_sum_f64_loop(void);
 /* For ArgMax/ArgMin over one axis: out (int64) holds indices. */
 tfm_code kern_arg_reduce(bool is_max, const tensor_t *x, int axis, tensor_t *out, tfm_status *st);
 

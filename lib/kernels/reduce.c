@@ -213,6 +213,11 @@ tfm_code kern_reduce(reduce_op_t op, const tensor_t *x, const bool *reduce_axis,
   return status_ok(st);
 }
 
+_Static_assert(KERN_SUM_ONE_TASK == REDUCE_BLOCK, "a prepared sum is one block of full()");
+
+kern_sum_f32_fn kern_sum_f32_loop(void) { return dense_ops()->sum_f32; }
+kern_sum_f64_fn kern_sum_f64_loop(void) { return dense_ops()->sum_f64; }
+
 /* ---- ArgMax / ArgMin ----------------------------------------------------------- */
 
 /* The first extreme wins; a NaN counts as the extreme (the first NaN wins). */

@@ -118,6 +118,77 @@ static tfm_code binary_compute(kctx_t *c) {
   return kern_binary(op, a, b, out, c->st);
 }
 
+/* Prepared: same-shape operands or a scalar one, small enough for one task of
+ * kern_binary, which would run this same loop over the whole output. */
+static tfm_code binary_run(kctx_t *c, const kprep_t *k) {
+  const tensor_t *a = c->in[0], *b = c->in[1];
+  if (a->num_elements != k->arg[0] || b->num_elements != k->arg[1]) return binary_compute(c);
+  tensor_t *out = kctx_prepared_output(c, 0, k);
+  if (!out) return status_code(c->st);
+  ((kern_binary_loop_fn)k->loop)(a->data, b->data, out->data, k->n, (int)k->arg[2], (int)k->arg[3]);
+  return TFM_OK;
+}
+
+/* float32 scalars (the serial model's ops): the arithmetic inline, the same IEEE
+ * operation the loops do. */
+#define SCALAR_F32_RUN(name, EXPR)                                                  \
+  static tfm_code name(kctx_t *c, const kprep_t *k) {                               \
+    const tensor_t *a = c->in[0], *b = c->in[1];                                    \
+    if (a->num_elements != 1 || b->num_elements != 1) return binary_compute(c);     \
+    tensor_t *out = kctx_prepared_output(c, 0, k);                                  \
+    if (!out) return status_code(c->st);                                            \
+    const float x = *(const float *)a->data, y = *(const float *)b->data;           \
+    *(float *)out->data = (EXPR);                                                   \
+    return TFM_OK;                                                                  \
+  }
+SCALAR_F32_RUN(scalar_add_f32, x + y)
+SCALAR_F32_RUN(scalar_sub_f32, x - y)
+SCALAR_F32_RUN(scalar_mul_f32, x * y)
+SCALAR_F32_RUN(scalar_div_f32, x / y)
+
+static int64_t static_count(const shape_t *s) {
+  int64_t n;
+  return shape_num_elements(s, &n, NULL) == TFM_OK ? n : -1;
+}
+
+static bool binary_prepare(const node_t *n, tensor_t *const *in_const, kprep_t *k) {
+  (void)in_const;
+  ew_binary_t op = (ew_binary_t)n->def->ew_code;
+  tfm_dtype dt = n->inputs[0]->dtype;
+  /* integer division checks its divisor on every run: left to compute() */
+  if (dtype_is_integer(dt) && (op == EW_DIV || op == EW_FLOORDIV || op == EW_FLOORMOD)) return false;
+  int64_t na = static_count(&n->inputs[0]->shape), nb = static_count(&n->inputs[1]->shape);
+  int64_t no = static_count(&n->outputs[0].shape);
+  kern_binary_loop_fn loop = kern_binary_loop(op, dt);
+  if (!loop || n->inputs[1]->dtype != dt || no <= 0 || no > EW_SMALL_ELEMS) return false;
+  if (na == no && nb == no) {
+    k->arg[2] = k->arg[3] = 1;
+  } else if (na == no && nb == 1) {
+    k->arg[2] = 1, k->arg[3] = 0;
+  } else if (na == 1 && nb == no) {
+    k->arg[2] = 0, k->arg[3] = 1;
+  } else {
+    return false; /* a real broadcast: kern_binary's walk */
+  }
+  k->run = binary_run;
+  if (no == 1 && dt == TFM_FLOAT) {
+    switch (op) {
+      case EW_ADD: k->run = scalar_add_f32; break;
+      case EW_SUB: k->run = scalar_sub_f32; break;
+      case EW_MUL: k->run = scalar_mul_f32; break;
+      case EW_DIV: k->run = scalar_div_f32; break;
+      default: break;
+    }
+  }
+  k->loop = (void (*)(void))loop;
+  k->dtype = n->outputs[0].dtype;
+  k->shape = n->outputs[0].shape;
+  k->n = no;
+  k->arg[0] = na;
+  k->arg[1] = nb;
+  return true;
+}
+
 static tfm_code add_grad(grad_ctx_t *g) {
   output_t *d = g->dy[0];
   return d ? unbroadcast_pair(g, d, d) : TFM_OK;
@@ -216,6 +287,45 @@ static tfm_code unary_compute(kctx_t *c) {
   tensor_t *y = kctx_alloc_output(c, 0, c->in[0]->dtype, &c->in[0]->shape);
   if (!y) return status_code(c->st);
   return kern_unary((ew_unary_t)c->node->def->ew_code, c->in[0], y, c->st);
+}
+
+static tfm_code unary_run(kctx_t *c, const kprep_t *k) {
+  const tensor_t *x = c->in[0];
+  if (x->num_elements != k->n) return unary_compute(c);
+  tensor_t *y = kctx_prepared_output(c, 0, k);
+  if (!y) return status_code(c->st);
+  ((kern_unary_loop_fn)k->loop)(x->data, y->data, k->n);
+  return TFM_OK;
+}
+
+#define SCALAR_F32_UNARY_RUN(name, EXPR)                                            \
+  static tfm_code name(kctx_t *c, const kprep_t *k) {                               \
+    const tensor_t *a = c->in[0];                                                   \
+    if (a->num_elements != 1) return unary_compute(c);                              \
+    tensor_t *out = kctx_prepared_output(c, 0, k);                                  \
+    if (!out) return status_code(c->st);                                            \
+    const float x = *(const float *)a->data;                                        \
+    *(float *)out->data = (EXPR);                                                   \
+    return TFM_OK;                                                                  \
+  }
+SCALAR_F32_UNARY_RUN(scalar_neg_f32, -x)
+SCALAR_F32_UNARY_RUN(scalar_square_f32, x * x)
+
+static bool unary_prepare(const node_t *n, tensor_t *const *in_const, kprep_t *k) {
+  (void)in_const;
+  int64_t count = static_count(&n->outputs[0].shape);
+  kern_unary_loop_fn loop = kern_unary_loop((ew_unary_t)n->def->ew_code, n->inputs[0]->dtype);
+  if (!loop || count <= 0 || count > EW_SMALL_ELEMS) return false;
+  k->run = unary_run;
+  if (count == 1 && n->inputs[0]->dtype == TFM_FLOAT) {
+    if (n->def->ew_code == EW_NEG) k->run = scalar_neg_f32;
+    if (n->def->ew_code == EW_SQUARE) k->run = scalar_square_f32;
+  }
+  k->loop = (void (*)(void))loop;
+  k->dtype = n->inputs[0]->dtype;
+  k->shape = n->outputs[0].shape;
+  k->n = count;
+  return true;
 }
 
 static tfm_code neg_grad(grad_ctx_t *g) {
@@ -508,6 +618,67 @@ static tfm_code reduce_compute(kctx_t *c) {
   tensor_t *out = kctx_alloc_output(c, 0, x->dtype, &s);
   if (!out) return status_code(c->st);
   return kern_reduce((reduce_op_t)c->node->def->ew_code, x, mask, out, c->st);
+}
+
+/* Prepared: the axes were constant, so the mask and the output shape are known. */
+static tfm_code reduce_run(kctx_t *c, const kprep_t *k) {
+  const tensor_t *x = c->in[0];
+  if (x->num_elements != k->arg[0] || x->shape.rank != (int)k->arg[1]) return reduce_compute(c);
+  tensor_t *out = kctx_prepared_output(c, 0, k);
+  if (!out) return status_code(c->st);
+  return kern_reduce((reduce_op_t)c->node->def->ew_code, x, k->mask, out, c->st);
+}
+
+/* Prepared sums over every element of a small float input: the loop alone. */
+static tfm_code sum_all_f32_run(kctx_t *c, const kprep_t *k) {
+  const tensor_t *x = c->in[0];
+  if (x->num_elements != k->arg[0] || x->shape.rank != (int)k->arg[1]) return reduce_compute(c);
+  tensor_t *out = kctx_prepared_output(c, 0, k);
+  if (!out) return status_code(c->st);
+  *(float *)out->data = ((kern_sum_f32_fn)k->loop)(x->data, k->arg[0]);
+  return TFM_OK;
+}
+
+static tfm_code sum_all_f64_run(kctx_t *c, const kprep_t *k) {
+  const tensor_t *x = c->in[0];
+  if (x->num_elements != k->arg[0] || x->shape.rank != (int)k->arg[1]) return reduce_compute(c);
+  tensor_t *out = kctx_prepared_output(c, 0, k);
+  if (!out) return status_code(c->st);
+  *(double *)out->data = ((kern_sum_f64_fn)k->loop)(x->data, k->arg[0]);
+  return TFM_OK;
+}
+
+/* Does the mask reduce every dim but size-1 ones, over 2..KERN_SUM_ONE_TASK elements? */
+static bool sums_everything(const shape_t *xs, const bool *mask, int64_t count) {
+  for (int i = 0; i < xs->rank; i++)
+    if (!mask[i] && xs->dim[i] != 1) return false;
+  return count >= 2 && count <= KERN_SUM_ONE_TASK;
+}
+
+static bool reduce_prepare(const node_t *n, tensor_t *const *in_const, kprep_t *k) {
+  const tensor_t *ax = in_const[1];
+  const shape_t *xs = &n->inputs[0]->shape;
+  int64_t axes[64];
+  if (!ax || ax->num_elements > 64) return false;
+  for (int64_t i = 0; i < ax->num_elements; i++) axes[i] = tensor_get_i64(ax, i);
+  if (reduce_mask(n, axes, (int)ax->num_elements, xs->rank, k->mask, NULL) != TFM_OK) return false;
+  k->shape = reduced_shape(xs, k->mask, node_attr_bool(n, "keep_dims", false));
+  if (!shape_equal(&k->shape, &n->outputs[0].shape)) return false;
+  k->run = reduce_run;
+  k->dtype = n->outputs[0].dtype;
+  k->n = static_count(&k->shape);
+  k->arg[0] = static_count(xs);
+  k->arg[1] = xs->rank;
+  if (n->def->ew_code == REDUCE_SUM && sums_everything(xs, k->mask, k->arg[0])) {
+    if (k->dtype == TFM_FLOAT) {
+      k->run = sum_all_f32_run;
+      k->loop = (void (*)(void))kern_sum_f32_loop();
+    } else if (k->dtype == TFM_DOUBLE) {
+      k->run = sum_all_f64_run;
+      k->loop = (void (*)(void))kern_sum_f64_loop();
+    }
+  }
+  return true;
 }
 
 /* The reduced axes of a reduction node, for its gradient: a constant mask when
@@ -1136,22 +1307,27 @@ TFM_API tfm_output *tfm_add_n(tfm_graph *g, tfm_output *const *xs, int n, const 
 
 #define BINARY(nm, code, grad)                                                                      \
   {.name = nm, .n_inputs = 2, .n_outputs = 1, .attrs = t_attrs, .infer = binary_infer,              \
-   .compute = binary_compute, .gradient = grad, .ew_class = EW_IS_BINARY, .ew_code = code}
+   .compute = binary_compute, .gradient = grad, .ew_class = EW_IS_BINARY, .ew_code = code,       \
+   .prepare = binary_prepare}
 #define COMPARISON(nm, code)                                                                        \
   {.name = nm, .n_inputs = 2, .n_outputs = 1, .attrs = t_attrs, .infer = binary_infer,              \
-   .compute = binary_compute, .flags = OP_NO_GRADIENT, .ew_class = EW_IS_BINARY, .ew_code = code}
+   .compute = binary_compute, .flags = OP_NO_GRADIENT, .ew_class = EW_IS_BINARY, .ew_code = code, \
+   .prepare = binary_prepare}
 #define UNARY(nm, code, grad)                                                                       \
   {.name = nm, .n_inputs = 1, .n_outputs = 1, .attrs = t_attrs, .infer = unary_infer,               \
-   .compute = unary_compute, .gradient = grad, .ew_class = EW_IS_UNARY, .ew_code = code}
+   .compute = unary_compute, .gradient = grad, .ew_class = EW_IS_UNARY, .ew_code = code,         \
+   .prepare = unary_prepare}
 #define GRAD_HELPER(nm, code, grad)                                                                 \
   {.name = nm, .n_inputs = 2, .n_outputs = 1, .attrs = t_attrs, .infer = same_shape_binary_infer,   \
-   .compute = binary_compute, .gradient = grad, .ew_class = EW_IS_BINARY, .ew_code = code}
+   .compute = binary_compute, .gradient = grad, .ew_class = EW_IS_BINARY, .ew_code = code,       \
+   .prepare = binary_prepare}
 #define NO_GRAD_UNARY(nm, code)                                                                     \
   {.name = nm, .n_inputs = 1, .n_outputs = 1, .attrs = t_attrs, .infer = unary_infer,               \
-   .compute = unary_compute, .flags = OP_NO_GRADIENT, .ew_class = EW_IS_UNARY, .ew_code = code}
+   .compute = unary_compute, .flags = OP_NO_GRADIENT, .ew_class = EW_IS_UNARY, .ew_code = code,   \
+   .prepare = unary_prepare}
 #define REDUCTION(nm, code, grad)                                                                   \
   {.name = nm, .n_inputs = 2, .n_outputs = 1, .attrs = reduce_attrs, .infer = reduce_infer,         \
-   .compute = reduce_compute, .gradient = grad, .ew_code = code}
+   .compute = reduce_compute, .gradient = grad, .ew_code = code, .prepare = reduce_prepare}
 
 const op_def_t ops_math[] = {
     BINARY("AddV2", EW_ADD, add_grad),
@@ -1167,7 +1343,7 @@ const op_def_t ops_math[] = {
     /* TensorFlow defines FloorDiv's gradient as none. */
     {.name = "FloorDiv", .n_inputs = 2, .n_outputs = 1, .attrs = t_attrs, .infer = binary_infer,
      .compute = binary_compute, .flags = OP_NO_GRADIENT, .ew_class = EW_IS_BINARY,
-     .ew_code = EW_FLOORDIV},
+     .ew_code = EW_FLOORDIV, .prepare = binary_prepare},
     BINARY("FloorMod", EW_FLOORMOD, floor_mod_grad),
     COMPARISON("Less", EW_LESS),
     COMPARISON("LessEqual", EW_LESS_EQUAL),

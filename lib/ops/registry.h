@@ -98,6 +98,44 @@ enum {
   OP_TAKES_DEAD = 1 << 6    /* runs while some inputs are dead (Merge); dead only when all
                                its data inputs or any control input is */
 };
+/* Note for new ops: the plan compiler computes once, when a plan is compiled, an
+ * op of the pure families (array, layout, strided_slice, math, nn, control) whose
+ * inputs are all constant, and does not run one whose outputs no run reads
+ * (runtime/prepare.c). An op with any effect beyond its outputs (I/O, a check
+ * that fails on purpose, state) must carry OP_STATEFUL. */
+
+/* ---- plan-time preparation ----
+ * When a plan is compiled most shapes are fixed: inferred at build time, or fed
+ * with a fully defined placeholder shape. For such a step the compiler asks the
+ * op's prepare() for a kernel specialised to them: attrs decoded, the output
+ * shape and the inner loop chosen once. A run then calls k->run instead of
+ * compute(), with no string compares, shape arithmetic or dispatch beyond it.
+ * run() must give the same results as compute() (bit for bit) and check what
+ * memory safety needs (input element counts), calling compute() when they differ. */
+typedef struct kprep kprep_t;
+struct kprep {
+  tfm_code (*run)(kctx_t *c, const kprep_t *k);
+  void (*loop)(void);         /* an inner loop the op picked (cast back by the op) */
+  tfm_dtype dtype;            /* output 0 */
+  shape_t shape;              /* output 0 */
+  int64_t n;                  /* output 0's element count */
+  int64_t arg[4];             /* op-specific: expected input counts, steps, ... */
+  bool mask[TFM_MAX_RANK];    /* op-specific: reduced axes, ... */
+};
+
+/* kctx_alloc_output(c, i, k->dtype, &k->shape) for prepared kernels, with the
+ * steady-state case (last run's tensor, held by the slot alone) checked inline. */
+static inline tensor_t *kctx_prepared_output(kctx_t *c, int i, const kprep_t *k) {
+  tensor_t *t = c->out[i];
+  if (t && t->num_elements == k->n && t->dtype == k->dtype && k->dtype != TFM_STRING &&
+      !t->borrowed && !t->dealloc && t->shape.rank == k->shape.rank &&
+      atomic_load_explicit(&t->refs, memory_order_acquire) == 1) {
+    bool same = true;
+    for (int d = 0; d < k->shape.rank; d++) same &= t->shape.dim[d] == k->shape.dim[d];
+    if (same) return t;
+  }
+  return kctx_alloc_output(c, i, k->dtype, &k->shape);
+}
 
 /* Element-wise classification, used by the plan compiler to fuse chains. */
 typedef enum ew_class { EW_NOT = 0, EW_IS_UNARY, EW_IS_BINARY } ew_class_t;
@@ -120,6 +158,12 @@ struct op_def {
   unsigned flags;
   ew_class_t ew_class;       /* for fusion: element-wise unary / binary */
   int ew_code;               /* ew_unary_t or ew_binary_t when ew_class is set */
+  /* Optional (see kprep above): called when a plan is compiled with every input
+   * and output shape of `n` fully defined (n->inputs[i]->shape, which the run's
+   * values will have) and in_const[i] the value of input i when the plan knows it
+   * (NULL otherwise: computed or fed). Fills k and returns true, or returns false
+   * to leave the step to compute(). */
+  bool (*prepare)(const node_t *n, tensor_t *const *in_const, kprep_t *k);
 };
 
 const op_def_t *op_registry_find(const char *type);

@@ -86,10 +86,9 @@ static tfm_code apply_infer(node_t *n, tfm_status *st) {
   return TFM_OK;
 }
 
-/* Checks the run-time values against the signature: initialised refs, equal
- * element counts. */
-static tfm_code apply_check(kctx_t *c) {
-  const apply_sig_t *sig = sig_of(c->node);
+/* Checks the run-time values against the op's signature (given, not looked up by
+ * name: this runs every step): initialised refs, equal element counts. */
+static tfm_code apply_check(kctx_t *c, const apply_sig_t *sig) {
   const tensor_t *var = c->in[0];
   for (int i = 0; i < c->n_in; i++) {
     const tensor_t *t = c->in[i];
@@ -237,13 +236,43 @@ static tfm_code run_update(kctx_t *c, update_job_t *j) {
 }
 
 static tfm_code gd_compute(kctx_t *c) {
-  if (apply_check(c) != TFM_OK) return c->st->code;
+  if (apply_check(c, &sig_gd) != TFM_OK) return c->st->code;
   update_job_t j = {.kind = UPDATE_GD, .grad = c->in[2]->data, .p = {scalar_in(c, 1)}};
   return run_update(c, &j);
 }
 
+/* Prepared (shapes fixed when the plan was compiled): a variable small enough for
+ * one chunk is updated here, as run_update's single task would. */
+static tfm_code gd_run(kctx_t *c, const kprep_t *k) {
+  tensor_t *var = c->in[0];
+  const tensor_t *alpha = c->in[1], *delta = c->in[2];
+  if (!var || !alpha || !delta || var->dtype != k->dtype || alpha->dtype != k->dtype ||
+      delta->dtype != k->dtype || var->num_elements != k->n || delta->num_elements != k->n ||
+      alpha->num_elements != 1)
+    return gd_compute(c); /* reports */
+  if (k->dtype == TFM_FLOAT)
+    gd_f32(var->data, delta->data, *(const float *)alpha->data, k->n);
+  else
+    gd_f64(var->data, delta->data, *(const double *)alpha->data, k->n);
+  kctx_set_output(c, 0, var);
+  return TFM_OK;
+}
+
+static bool gd_prepare(const node_t *n, tensor_t *const *in_const, kprep_t *k) {
+  (void)in_const;
+  int64_t count;
+  if (shape_num_elements(&n->inputs[0]->shape, &count, NULL) != TFM_OK || count < 1 ||
+      count > UPDATE_CHUNK || !dtype_is_float(n->inputs[0]->dtype))
+    return false;
+  k->run = gd_run;
+  k->dtype = n->inputs[0]->dtype;
+  k->shape = n->inputs[0]->shape;
+  k->n = count;
+  return true;
+}
+
 static tfm_code momentum_compute(kctx_t *c) {
-  if (apply_check(c) != TFM_OK) return c->st->code;
+  if (apply_check(c, &sig_momentum) != TFM_OK) return c->st->code;
   update_job_t j = {.kind = UPDATE_MOMENTUM, .slot1 = c->in[1]->data, .grad = c->in[3]->data,
                     .nesterov = node_attr_bool(c->node, "use_nesterov", false),
                     .p = {scalar_in(c, 2), scalar_in(c, 4)}};
@@ -252,7 +281,7 @@ static tfm_code momentum_compute(kctx_t *c) {
 
 /* The step size lr_t is formed in T, as TensorFlow does. */
 static tfm_code adam_compute(kctx_t *c) {
-  if (apply_check(c) != TFM_OK) return c->st->code;
+  if (apply_check(c, &sig_adam) != TFM_OK) return c->st->code;
   double lr_t;
   if (c->in[0]->dtype == TFM_FLOAT) {
     float b1p = (float)scalar_in(c, 3), b2p = (float)scalar_in(c, 4), lr = (float)scalar_in(c, 5);
@@ -268,7 +297,8 @@ static tfm_code adam_compute(kctx_t *c) {
 
 const op_def_t ops_training[] = {
     {.name = "ApplyGradientDescent", .n_inputs = 3, .n_outputs = 1, .attrs = apply_attrs,
-     .infer = apply_infer, .compute = gd_compute, .flags = OP_STATEFUL | OP_REF_INPUT0},
+     .infer = apply_infer, .compute = gd_compute, .flags = OP_STATEFUL | OP_REF_INPUT0,
+     .prepare = gd_prepare},
     {.name = "ApplyMomentum", .n_inputs = 5, .n_outputs = 1, .attrs = apply_nesterov_attrs,
      .infer = apply_infer, .compute = momentum_compute, .flags = OP_STATEFUL | OP_REF_INPUT0},
     {.name = "ApplyAdam", .n_inputs = 10, .n_outputs = 1, .attrs = apply_nesterov_attrs,

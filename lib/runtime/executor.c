@@ -137,6 +137,7 @@ static frame_t *frame_new(plan_t *p) {
     frame_free(p, f);
     return NULL;
   }
+  for (int i = 0; i < p->n_consts; i++) f->values[p->const_slot[i]] = tensor_ref(p->const_value[i]);
   for (int k = 0; k < p->n_steps; k++) {
     const plan_step_t *s = &p->steps[k];
     tensor_t **in = s->direct && s->n_in > 0 ? f->values + s->in_src[0] : f->in + s->in_base;
@@ -178,6 +179,13 @@ void plan_free(plan_t *p) {
   mem_free(p->feeds);
   mem_free(p->fetches);
   mem_free(p->targets);
+  plan_free(atomic_load(&p->twin));
+  for (int i = 0; i < p->n_consts && p->const_value; i++) tensor_unref(p->const_value[i]);
+  mem_free(p->const_value);
+  mem_free(p->const_slot);
+  mem_free(p->fetch_copy);
+  mem_free(p->guards);
+  mem_free(p->preps);
   mem_free(p->steps);
   mem_free(p->srcs);
   mem_free(p->vars);
@@ -225,7 +233,7 @@ static tfm_code run_ref_step(session_t *sess, const plan_t *p, const plan_step_t
   tensor_t *before = in[0];
   tensor_t *cell = before;
   c->ref = &cell;
-  tfm_code code = s->compute(c);
+  tfm_code code = s->prep ? s->prep->run(c, s->prep) : s->compute(c);
   c->ref = NULL;
   if (cell != before) {
     if (s->in_src[0] < 0) {
@@ -248,7 +256,7 @@ static inline tfm_code run_step(plan_t *p, frame_t *f, int k) {
   if (!s->slow) {
     if (!s->direct)
       for (int j = 0; j < s->n_in; j++) in[j] = values[s->in_src[j]];
-    code = s->compute(c);
+    code = s->prep ? s->prep->run(c, s->prep) : s->compute(c);
   } else {
     for (int j = 0; j < s->n_in; j++) {
       int src = s->in_src[j];
@@ -259,7 +267,8 @@ static inline tfm_code run_step(plan_t *p, frame_t *f, int k) {
         if (!in[j] && !(j == 0 && s->may_init)) return fail_uninitialised(p, s, j, &f->st);
       }
     }
-    code = s->ref_op ? run_ref_step(sess, p, s, c, in) : s->compute(c);
+    code = s->ref_op ? run_ref_step(sess, p, s, c, in)
+                     : s->prep ? s->prep->run(c, s->prep) : s->compute(c);
   }
   if (code != TFM_OK) {
     if (f->st.code == TFM_OK) status_set(&f->st, code, "kernel failed");
@@ -342,7 +351,7 @@ static tfm_code collect_fetches(plan_t *p, frame_t *f, tensor_t **out) {
                           "Attempting to use uninitialized value %s (fetched)",
                           p->vars[~src]->node->name);
     }
-    if (src < 0 || (p->n_vars && aliases_variable(p, t))) {
+    if (src < 0 || p->fetch_copy[i] || (p->n_vars && aliases_variable(p, t))) {
       out[i] = tensor_copy(t, &f->st);
       if (!out[i]) return f->st.code;
     } else {
@@ -389,19 +398,46 @@ static void drop_aliases(const plan_t *p, frame_t *f) {
   f->aliases_overflow = false;
 }
 
+/* Do the variables a prepared plan depends on have the shapes it was prepared
+ * for? (Uninitialised ones are reported by the steps that read them.) Called
+ * inside session_enter/leave. */
+static bool variables_as_declared(const plan_t *p) {
+  for (int v = 0; v < p->n_guards; v++) {
+    const tensor_t *t = atomic_load_explicit(&p->guards[v]->value, memory_order_acquire);
+    const shape_t *declared = &p->guards[v]->node->outputs[0].shape;
+    if (t && !same_shape(&t->shape, declared) && !shape_compatible(&t->shape, declared))
+      return false;
+  }
+  return true;
+}
+
 tfm_code plan_run(plan_t *p, tensor_t *const *feed_values, tensor_t **fetch_values,
                   tfm_status *st) {
   for (int i = 0; i < p->n_fetches; i++) fetch_values[i] = NULL;
+  session_t *sess = p->session;
+  /* Only runs that depend on variables can meet a retired value. */
+  bool guarded = p->n_vars > 0 || p->n_guards > 0;
+  if (guarded) session_enter(sess);
+  if (p->n_guards > 0 && !variables_as_declared(p)) {
+    plan_t *twin = plan_twin(p, st);
+    if (!twin) {
+      session_leave(sess);
+      return status_code(st);
+    }
+    p = twin;
+  }
   for (int i = 0; i < p->n_feeds; i++) {
     tfm_code bad = check_feed(p->feeds[i], feed_values[i], st);
-    if (bad != TFM_OK) return bad;
+    if (bad != TFM_OK) {
+      if (guarded) session_leave(sess);
+      return bad;
+    }
   }
   frame_t *f = frame_acquire(p);
-  if (!f) return status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory for a run's values");
-  session_t *sess = p->session;
-  /* Only runs that read variables can meet a retired value. */
-  bool guarded = p->n_vars > 0;
-  if (guarded) session_enter(sess);
+  if (!f) {
+    if (guarded) session_leave(sess);
+    return status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory for a run's values");
+  }
   /* Feeds are borrowed for the run: the slots hold no reference. */
   for (int i = 0; i < p->n_feeds; i++) f->values[i] = feed_values[i];
   tfm_code code = execute(p, f);

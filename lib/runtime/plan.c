@@ -6,6 +6,11 @@
 
 #include "core/mem.h"
 #include "runtime/fuse.h"
+#include "runtime/prepare.h"
+
+static atomic_bool preparation_off;
+
+void plan_set_preparation(bool on) { atomic_store(&preparation_off, !on); }
 
 static uint64_t mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
@@ -42,6 +47,7 @@ typedef struct compiler {
   node_t **order;
   int n_order;
   struct dfs_frame { node_t *n; int edge; } *stack;
+  prep_nodes_t prep;    /* roles of the nodes when the plan is prepared */
   tfm_status *st;
 } compiler_t;
 
@@ -105,6 +111,7 @@ static int var_source(compiler_t *c, const node_t *var) {
 
 /* Where the value of output o comes from in a run. */
 static int source_of(compiler_t *c, const output_t *o) {
+  o = prep_resolve(&c->prep, o);
   int f = feed_index(c, o);
   if (f >= 0) return f;
   if (o->node->def->flags & OP_VARIABLE) return var_source(c, o->node);
@@ -150,34 +157,68 @@ static tfm_code control_steps(compiler_t *c) {
   return TFM_OK;
 }
 
+/* Gives step s the op's prepared kernel when there is one for its fixed shapes. */
+static void prepare_step(compiler_t *c, plan_step_t *s, kprep_t *k) {
+  const node_t *n = s->node;
+  tensor_t *in_small[16];
+  if (n->n_inputs > 16) return;
+  for (int j = 0; j < n->n_inputs; j++) {
+    const output_t *o = prep_resolve(&c->prep, n->inputs[j]);
+    in_small[j] = feed_index(c, o) < 0 ? prep_constant(&c->prep, o) : NULL;
+  }
+  if (prep_step(n, in_small, k)) s->prep = k;
+}
+
 /* Turns c->order into steps and slots. */
 static tfm_code build_steps(compiler_t *c) {
   plan_t *p = c->p;
-  int n_steps = 0, n_in_total = 0;
+  int n_steps = 0, n_in_total = 0, n_guards = 0;
   p->n_slots = p->n_feeds;
   for (int k = 0; k < c->n_order; k++) {
     node_t *n = c->order[k];
     if (!session_node_rt_locked(c->s, n, c->st)) return status_code(c->st);
-    if (n->def->flags & OP_VARIABLE) continue; /* read from its storage directly */
+    if (n->def->flags & OP_VARIABLE) { /* read from its storage directly */
+      if (p->prepared) n_guards++;
+      continue;
+    }
     if (strcmp(n->type, "Placeholder") == 0) return fail_placeholder(c, n);
     if (!n->def->compute)
       return status_set(c->st, TFM_UNIMPLEMENTED, "op '%s' of type %s has no kernel in libtfmini",
                         n->name, n->type);
-    c->out_base[n->id] = p->n_slots;
-    p->n_slots += n->n_outputs;
     if (n->def->flags & OP_DEAD_OUTPUTS) p->deadness = true;
+    prep_role_t role = prep_role(&c->prep, n);
+    if (role == ROLE_CONST || role == ROLE_STEP) {
+      c->out_base[n->id] = p->n_slots;
+      p->n_slots += n->n_outputs;
+    }
+    if (role == ROLE_CONST) p->n_consts += n->n_outputs;
+    if (role != ROLE_STEP) continue;
     n_in_total += n->n_inputs;
     n_steps++;
   }
   p->steps = mem_calloc((size_t)n_steps ? (size_t)n_steps : 1, sizeof *p->steps);
   p->srcs = mem_calloc((size_t)(n_in_total + p->n_fetches) + 1, sizeof *p->srcs);
   p->vars = mem_calloc((size_t)c->n_order + 1, sizeof *p->vars);
-  if (!p->steps || !p->srcs || !p->vars)
+  p->const_slot = mem_calloc((size_t)p->n_consts + 1, sizeof *p->const_slot);
+  p->const_value = mem_calloc((size_t)p->n_consts + 1, sizeof *p->const_value);
+  p->fetch_copy = mem_calloc((size_t)p->n_fetches + 1, sizeof *p->fetch_copy);
+  if (p->prepared) p->preps = mem_calloc((size_t)n_steps + 1, sizeof *p->preps);
+  p->guards = mem_calloc((size_t)n_guards + 1, sizeof *p->guards);
+  if (!p->steps || !p->srcs || !p->vars || !p->const_slot || !p->const_value || !p->fetch_copy ||
+      !p->guards || (p->prepared && !p->preps))
     return status_set(c->st, TFM_RESOURCE_EXHAUSTED, "out of memory compiling a plan");
-  int *src = p->srcs;
+  int *src = p->srcs, n_consts = 0;
   for (int k = 0; k < c->n_order; k++) {
     node_t *n = c->order[k];
+    if (p->prepared && (n->def->flags & OP_VARIABLE)) p->guards[p->n_guards++] = c->s->rt[n->id];
     if (c->out_base[n->id] < 0) continue;
+    if (prep_role(&c->prep, n) == ROLE_CONST) {
+      for (int i = 0; i < n->n_outputs; i++) {
+        p->const_slot[n_consts] = c->out_base[n->id] + i;
+        p->const_value[n_consts++] = tensor_ref(prep_constant(&c->prep, &n->outputs[i]));
+      }
+      continue;
+    }
     plan_step_t *s = &p->steps[p->n_steps++];
     s->compute = n->def->compute;
     s->node = n;
@@ -198,9 +239,14 @@ static tfm_code build_steps(compiler_t *c) {
     s->direct = !s->slow;
     for (int j = 1; j < s->n_in && s->direct; j++) s->direct = s->in_src[j] == s->in_src[0] + j;
     p->n_in_total += n->n_inputs;
+    if (p->prepared) prepare_step(c, s, &p->preps[p->n_steps - 1]);
   }
   p->fetch_src = src;
-  for (int i = 0; i < p->n_fetches; i++) *src++ = source_of(c, p->fetches[i]);
+  for (int i = 0; i < p->n_fetches; i++) {
+    *src++ = source_of(c, p->fetches[i]);
+    const output_t *o = prep_resolve(&c->prep, p->fetches[i]);
+    p->fetch_copy[i] = feed_index(c, o) < 0 && prep_constant(&c->prep, o) != NULL;
+  }
   return p->deadness ? control_steps(c) : TFM_OK;
 }
 
@@ -230,21 +276,28 @@ static tfm_code compile(compiler_t *c, output_t *const *feeds, output_t *const *
     if (feed_index(c, fetches[i]) < 0 && visit(c, fetches[i]->node) != TFM_OK) return c->st->code;
   for (int i = 0; i < p->n_targets; i++)
     if (visit(c, targets[i]) != TFM_OK) return c->st->code;
+  if (p->prepared) p->prepared = prep_allowed(c->order, c->n_order);
+  if (p->prepared && prep_classify(&c->prep, c->s, c->n_nodes, c->order, c->n_order, p->feeds,
+                                   p->n_feeds, p->fetches, p->n_fetches, p->targets,
+                                   p->n_targets, c->st) != TFM_OK)
+    return c->st->code;
   if (build_steps(c) != TFM_OK) return c->st->code;
   /* Plans with a Switch run step by step with deadness (its control-input step
    * indices are those of build_steps): no fusion there. */
   return p->deadness ? TFM_OK : plan_fuse(p, c->st);
 }
 
-plan_t *plan_compile(session_t *s, output_t *const *feeds, int n_feeds,
-                     output_t *const *fetches, int n_fetches, node_t *const *targets,
-                     int n_targets, tfm_status *st) {
+static plan_t *compile_plan(session_t *s, output_t *const *feeds, int n_feeds,
+                            output_t *const *fetches, int n_fetches, node_t *const *targets,
+                            int n_targets, bool prepared, tfm_status *st) {
   plan_t *p = mem_calloc(1, sizeof *p);
   if (!p) {
     status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory compiling a plan");
     return NULL;
   }
   p->session = s;
+  p->prepared = prepared;
+  atomic_init(&p->twin, NULL);
   p->n_feeds = n_feeds;
   p->n_fetches = n_fetches;
   p->n_targets = n_targets;
@@ -280,10 +333,33 @@ plan_t *plan_compile(session_t *s, output_t *const *feeds, int n_feeds,
   mem_free(c.var_index);
   mem_free(c.order);
   mem_free(c.stack);
+  prep_nodes_free(&c.prep);
   if (code != TFM_OK) {
     plan_free(p);
     return NULL;
   }
   status_ok(st);
   return p;
+}
+
+plan_t *plan_compile(session_t *s, output_t *const *feeds, int n_feeds,
+                     output_t *const *fetches, int n_fetches, node_t *const *targets,
+                     int n_targets, tfm_status *st) {
+  return compile_plan(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets,
+                      !atomic_load(&preparation_off), st);
+}
+
+plan_t *plan_twin(plan_t *p, tfm_status *st) {
+  plan_t *t = atomic_load_explicit(&p->twin, memory_order_acquire);
+  if (t) return t;
+  session_t *s = p->session;
+  pthread_mutex_lock(&s->lock);
+  t = atomic_load(&p->twin);
+  if (!t) {
+    t = compile_plan(s, p->feeds, p->n_feeds, p->fetches, p->n_fetches, p->targets, p->n_targets,
+                     false, st);
+    if (t) atomic_store_explicit(&p->twin, t, memory_order_release);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return t;
 }

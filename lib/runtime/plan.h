@@ -30,6 +30,7 @@ typedef struct plan_step {
   bool may_init;           /* Assign: input 0 may be uninitialised */
   const int *ctl_steps;    /* with deadness: the steps this one has control inputs from */
   int n_ctl;
+  const kprep_t *prep;     /* the op's prepared kernel, run instead of compute; or NULL */
 } plan_step_t;
 
 typedef struct frame {
@@ -66,6 +67,17 @@ struct plan {
   /* tf.cond: the plan holds a Switch, so values may be dead (see kctx_set_dead) */
   bool deadness;
   int *ctl_srcs;           /* the steps' ctl_steps */
+  /* preparation (runtime/prepare.h) */
+  bool prepared;           /* constants folded, aliases resolved, kernels prepared */
+  kprep_t *preps;          /* n_steps; steps point into it */
+  int *const_slot;         /* slots holding constants, filled when a frame is made */
+  tensor_t **const_value;  /* one reference each */
+  int n_consts;
+  uint8_t *fetch_copy;     /* n_fetches: the fetch is a constant, handed out as a copy */
+  node_rt_t **guards;      /* variables whose declared shapes the preparation assumed */
+  int n_guards;
+  _Atomic(plan_t *) twin;  /* the same signature unprepared, for runs where a variable
+                              does not have its declared shape; made when first needed */
   /* frames not in use */
   _Atomic(frame_t *) spare;
   pthread_mutex_t frames_lock;
@@ -87,6 +99,11 @@ plan_t *plan_compile(session_t *s, output_t *const *feeds, int n_feeds,
                      output_t *const *fetches, int n_fetches, node_t *const *targets,
                      int n_targets, tfm_status *st);
 void plan_free(plan_t *p);
+/* The unprepared twin of a prepared plan (compiled on first use, under the
+ * session's lock; owned by p). Errors: those of plan_compile. */
+plan_t *plan_twin(plan_t *p, tfm_status *st);
+/* Tests: compile plans with (default) or without preparation, to compare them. */
+void plan_set_preparation(bool on);
 
 /* Runs the plan: feed_values in the order of the plan's feeds; fetch_values
  * receives one new reference per fetch (or NULLs on error). */
