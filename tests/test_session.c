@@ -732,6 +732,36 @@ START_TEST(fetched_constants_are_copies) {
 }
 END_TEST
 
+START_TEST(a_fed_constant_is_not_folded) {
+  /* As Python's saver feeds its filename Const: what reads the Const, directly or
+   * through an Identity, sees the feed. */
+  tfm_output *c = tfm_scalar(g, 1.0, TFM_FLOAT, "c", st);
+  tfm_output *id = tfm_identity(g, c, "id", st);
+  tfm_output *sum = tfm_add(g, c, c, "sum", st);
+  tfm_output *shape = tfm_shape(g, c, "shape", st);
+  OK();
+  tfm_session *s = tfm_session_new(g, st);
+  tfm_tensor *feed = scalar_f32(4.0f), *out[4];
+  tfm_output *fetches[4] = {id, sum, c, shape};
+  for (int run = 0; run < 2; run++) {
+    ck_assert_int_eq(tfm_session_run(s, &c, &feed, 1, fetches, out, 4, NULL, 0, st), TFM_OK);
+    ck_assert_float_eq(first_f32(out[0]), 4.0f);
+    ck_assert_float_eq(first_f32(out[1]), 8.0f);
+    ck_assert_float_eq(first_f32(out[2]), 4.0f);
+    ck_assert_int_eq(tfm_tensor_num_elements(out[3]), 0); /* a scalar's shape */
+    for (int i = 0; i < 4; i++) tfm_tensor_release(out[i]);
+  }
+  tfm_session_run(s, NULL, NULL, 0, fetches, out, 2, NULL, 0, st); /* unfed: the Const */
+  OK();
+  ck_assert_float_eq(first_f32(out[0]), 1.0f);
+  ck_assert_float_eq(first_f32(out[1]), 2.0f);
+  tfm_tensor_release(out[0]);
+  tfm_tensor_release(out[1]);
+  tfm_tensor_release(feed);
+  tfm_session_delete(s);
+}
+END_TEST
+
 START_TEST(a_variable_of_another_shape_runs_unprepared) {
   /* A plan prepared for v of shape [2] meets v restored with shape [3]. */
   const int64_t d2 = 2;
@@ -815,6 +845,7 @@ static Suite *session_suite(void) {
   tcase_add_test(tc, prepared_training_steps_match_unprepared_bit_for_bit);
   tcase_add_test(tc, prepared_ops_match_unprepared_bit_for_bit);
   tcase_add_test(tc, fetched_constants_are_copies);
+  tcase_add_test(tc, a_fed_constant_is_not_folded);
   tcase_add_test(tc, a_variable_of_another_shape_runs_unprepared);
   tcase_add_test(tc, training_steps_allocate_nothing);
   suite_add_tcase(s, tc);

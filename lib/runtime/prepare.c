@@ -45,14 +45,18 @@ static bool output_fed(const prep_nodes_t *pn, const output_t *o) {
 }
 
 const output_t *prep_resolve(const prep_nodes_t *pn, const output_t *o) {
-  if (!pn->role) return o;
-  while (pn->role[o->node->id] == ROLE_ALIAS && !pn->fed[o->node->id]) o = o->node->inputs[0];
-  return o;
+  if (!pn->role || pn->role[o->node->id] != ROLE_ALIAS) return o;
+  return pn->alias_of[o->node->id]; /* resolved when the alias was found: chains stay O(1) */
 }
 
 tensor_t *prep_constant(const prep_nodes_t *pn, const output_t *o) {
   if (!pn->role || pn->role[o->node->id] != ROLE_CONST || pn->fed[o->node->id]) return NULL;
   return pn->folded[pn->first_out[o->node->id] + o->index];
+}
+
+/* Ops whose outputs depend on their inputs' shapes only. */
+static bool reads_only_shapes(const node_t *n) {
+  return is_type(n, "Shape") || is_type(n, "Size") || is_type(n, "Rank");
 }
 
 /* A reshape-like op whose output has the shape its input already has. */
@@ -93,22 +97,27 @@ static bool fold(prep_nodes_t *pn, session_t *s, const node_t *n) {
 static prep_role_t classify(prep_nodes_t *pn, session_t *s, const node_t *n) {
   if (pn->fed[n->id] || !is_pure(n)) return ROLE_STEP;
   if (n->n_outputs == 0) return ROLE_SKIP; /* NoOp */
-  bool known = true;
+  bool inputs_known = true;
+  for (int i = 0; i < n->n_inputs && inputs_known; i++)
+    inputs_known = prep_constant(pn, prep_resolve(pn, n->inputs[i])) != NULL;
+  /* What the graph computed at build time holds unless an input is fed (a feed
+   * replaces a value, never a fixed shape: check_feed). */
+  bool known = inputs_known || reads_only_shapes(n);
   for (int i = 0; i < n->n_outputs && known; i++) known = n->outputs[i].const_value != NULL;
   if (known) {
     for (int i = 0; i < n->n_outputs; i++)
       pn->folded[pn->first_out[n->id] + i] = tensor_ref(n->outputs[i].const_value);
     return ROLE_CONST;
   }
-  bool inputs_known = n->n_inputs > 0;
-  for (int i = 0; i < n->n_inputs && inputs_known; i++)
-    inputs_known = prep_constant(pn, prep_resolve(pn, n->inputs[i])) != NULL;
-  if (inputs_known && fold(pn, s, n)) return ROLE_CONST;
+  if (inputs_known && n->n_inputs > 0 && fold(pn, s, n)) return ROLE_CONST;
   if (is_type(n, "Identity") || is_type(n, "StopGradient") || is_same_shape_view(n)) {
     /* a variable's value is read by its own step (it names the variable when
      * uninitialised, and its shape is checked there) */
     const output_t *src = prep_resolve(pn, n->inputs[0]);
-    if (!(src->node->def->flags & OP_VARIABLE)) return ROLE_ALIAS;
+    if (!(src->node->def->flags & OP_VARIABLE)) {
+      pn->alias_of[n->id] = src;
+      return ROLE_ALIAS;
+    }
   }
   return ROLE_STEP;
 }
@@ -153,12 +162,13 @@ tfm_code prep_classify(prep_nodes_t *pn, session_t *s, int n_nodes, node_t *cons
   pn->role = mem_calloc(nn, sizeof *pn->role);
   pn->fed = mem_calloc(nn, sizeof *pn->fed);
   pn->first_out = mem_alloc(nn * sizeof *pn->first_out);
+  pn->alias_of = mem_calloc(nn, sizeof *pn->alias_of);
   bool *needed = mem_calloc(nn, sizeof *needed);
   int total = 0;
   for (int k = 0; k < n_order; k++) total += order[k]->n_outputs;
   pn->folded = mem_calloc((size_t)total + 1, sizeof *pn->folded);
   pn->n_folded = total;
-  if (!pn->role || !pn->fed || !pn->first_out || !needed || !pn->folded) {
+  if (!pn->role || !pn->fed || !pn->first_out || !pn->alias_of || !needed || !pn->folded) {
     mem_free(needed);
     prep_nodes_free(pn);
     return status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory preparing a plan");
@@ -183,6 +193,7 @@ void prep_nodes_free(prep_nodes_t *pn) {
   mem_free(pn->role);
   mem_free(pn->fed);
   mem_free(pn->first_out);
+  mem_free(pn->alias_of);
   mem_free(pn->folded);
   memset(pn, 0, sizeof *pn);
 }

@@ -40,6 +40,7 @@ typedef struct prep_nodes {
   output_t *const *feeds;
   int n_feeds;
   int *first_out;       /* index of output 0 in `folded`; -1 for nodes not classified */
+  const output_t **alias_of; /* ROLE_ALIAS: the output it stands for (never an alias) */
   tensor_t **folded;    /* one owned reference per output of ROLE_CONST nodes */
   int n_folded;
 } prep_nodes_t;
