@@ -282,9 +282,10 @@ static tfm_code compile(compiler_t *c, output_t *const *feeds, output_t *const *
                                    p->n_targets, c->st) != TFM_OK)
     return c->st->code;
   if (build_steps(c) != TFM_OK) return c->st->code;
-  /* Plans with a Switch run step by step with deadness (its control-input step
-   * indices are those of build_steps): no fusion there. */
-  return p->deadness ? TFM_OK : plan_fuse(p, c->st);
+  /* Fusion takes declared shapes for facts too (Shape steps become constants): an
+   * unprepared plan, the fallback for when they are not, runs op by op; so do plans
+   * with a Switch (prepare.h), whose steps track deadness. */
+  return p->prepared && !p->deadness ? plan_fuse(p, c->st) : TFM_OK;
 }
 
 static plan_t *compile_plan(session_t *s, output_t *const *feeds, int n_feeds,
