@@ -115,6 +115,13 @@ static const struct {
 };
 #define N_TF_FILES (sizeof tf_files / sizeof *tf_files)
 
+/* Appends s at dst (NUL-terminated); returns its length. */
+static size_t put_text(char *dst, const char *s) {
+  size_t n = strlen(s);
+  memcpy(dst, s, n + 1);
+  return n;
+}
+
 START_TEST(pbtext_tf_files_round_trip_text_and_binary) {
   char path[1024], desc[1024], tmp[1024], a[1100], b[1100];
   if (!tf_testdata(tf_files[_i].rel, path, sizeof path)) return;
@@ -421,9 +428,9 @@ START_TEST(pbtext_deep_nesting_is_refused_not_a_crash) {
       return;
     }
     size_t tl = 0;
-    for (size_t i = 0; i < nest; i++) tl += (size_t)sprintf(t2 + tl, "attr { value { func { ");
-    tl += (size_t)sprintf(t2 + tl, "name: 'x' ");
-    for (size_t i = 0; i < nest; i++) tl += (size_t)sprintf(t2 + tl, "} } } ");
+    for (size_t i = 0; i < nest; i++) tl += put_text(t2 + tl, "attr { value { func { ");
+    tl += put_text(t2 + tl, "name: 'x' ");
+    for (size_t i = 0; i < nest; i++) tl += put_text(t2 + tl, "} } } ");
     tfm_code code = pbtext_to_binary("tensorflow.NameAttrList", t2, tl, &deep, "t", st);
     if (nest == 30) {
       ck_assert_msg(code == TFM_OK, "%s", tfm_status_message(st));
