@@ -4,10 +4,10 @@
  *    LOGDIR/events.out.tfevents.<10-digit unix time>.<hostname>, TensorFlow's own
  *    format (TFRecords of Event protos), so TensorBoard reads it unchanged. The first
  *    record is the "brain.Event:2" file version; graphs, meta graphs and summaries
- *    follow. Writes are buffered: they reach the file every `flush_secs` (a
- *    background thread), when `max_queue` events are pending, on flush and on close.
- *    A crash loses at most the events of the last period, and a record cut in half
- *    by a crash is ignored by readers (ours and TensorBoard's).
+ *    follow. Writes are buffered: they reach the file when `max_queue` events are
+ *    pending, and the disk (fsync) every `flush_secs` (a background thread), on
+ *    flush and on close. A crash loses at most the events of the last period, and a
+ *    record cut in half by a crash is ignored by readers (ours and TensorBoard's).
  *  - An event reader lists the events of one file: tolerant of a truncated last
  *    record, strict (DATA_LOSS naming the file and offset) about corruption anywhere
  *    else.

@@ -33,6 +33,7 @@ struct tfm_summary_writer {
   tfrecord_writer_t *file;  /* NULL once closed */
   char *path;
   int max_queue, pending;   /* events written since the last flush */
+  bool unsynced;            /* flushed to the OS but not yet fsynced */
   double flush_secs;
   tfm_status bg;            /* the flusher's last error, reported by the next call */
 };
@@ -98,11 +99,14 @@ static char *create_event_file(const char *logdir, time_t t, tfm_status *st) {
   return NULL;
 }
 
-/* Hands pending records to the file and syncs it. Called with the lock held. */
-static tfm_code flush_locked(tfm_summary_writer *w, tfm_status *st) {
+/* Hands pending records to the file (write(2): they survive a crash of the process)
+ * and, with `sync`, to the disk (fsync: they survive a crash of the machine). Called
+ * with the lock held. */
+static tfm_code flush_locked(tfm_summary_writer *w, bool sync, tfm_status *st) {
   if (!w->file) return TFM_OK;
   w->pending = 0;
-  return tfrecord_writer_flush(w->file, true, st);
+  w->unsynced = !sync;
+  return tfrecord_writer_flush(w->file, sync, st);
 }
 
 static void *flusher_main(void *arg) {
@@ -118,7 +122,7 @@ static void *flusher_main(void *arg) {
     int rc = 0;
     while (!w->stopping && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&w->wake, &w->lock, &until);
     if (w->stopping) break;
-    if (w->pending > 0 && w->bg.code == TFM_OK) flush_locked(w, &w->bg);
+    if ((w->pending > 0 || w->unsynced) && w->bg.code == TFM_OK) flush_locked(w, true, &w->bg);
   }
   pthread_mutex_unlock(&w->lock);
   return NULL;
@@ -195,7 +199,8 @@ static tfm_code write_event(tfm_summary_writer *w, int64_t step, int field, cons
     code = status_set(st, TFM_FAILED_PRECONDITION, "summary writer of '%s' is closed", w->path);
   } else {
     code = tfrecord_writer_write(w->file, ev.data, ev.len, st);
-    if (code == TFM_OK && ++w->pending >= w->max_queue) code = flush_locked(w, st);
+    /* A full queue goes to the OS only; the period's flush makes it durable. */
+    if (code == TFM_OK && ++w->pending >= w->max_queue) code = flush_locked(w, false, st);
   }
   pthread_mutex_unlock(&w->lock);
   bytebuf_free(&ev);
@@ -338,7 +343,7 @@ TFM_API tfm_code tfm_summary_writer_flush(tfm_summary_writer *writer, tfm_status
     code = status_set(status, writer->bg.code, "%s", writer->bg.msg);
     writer->bg.code = TFM_OK;
   } else {
-    code = flush_locked(writer, status);
+    code = flush_locked(writer, true, status);
   }
   pthread_mutex_unlock(&writer->lock);
   return code;
@@ -356,7 +361,7 @@ TFM_API tfm_code tfm_summary_writer_close(tfm_summary_writer *writer, tfm_status
     writer->bg.code = TFM_OK;
   }
   if (writer->file) {
-    tfm_code c = flush_locked(writer, code == TFM_OK ? status : NULL);
+    tfm_code c = flush_locked(writer, true, code == TFM_OK ? status : NULL);
     tfm_code c2 = tfrecord_writer_close(writer->file, code == TFM_OK && c == TFM_OK ? status : NULL);
     writer->file = NULL;
     if (code == TFM_OK) code = c != TFM_OK ? c : c2;
