@@ -2,15 +2,28 @@
  * that they can run, and lay out the value slots (see plan.h). */
 #include "runtime/plan.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/mem.h"
 #include "runtime/fuse.h"
 #include "runtime/prepare.h"
 
-static atomic_bool preparation_off;
+static _Atomic int preparation_state; /* 0 unread, 1 on, 2 off */
 
-void plan_set_preparation(bool on) { atomic_store(&preparation_off, !on); }
+void plan_set_preparation(bool on) { atomic_store(&preparation_state, on ? 1 : 2); }
+
+/* TFM_PREPARE=0 in the environment compiles plans unprepared (benchmarks,
+ * comparisons), unless plan_set_preparation said otherwise. */
+static bool preparation_on(void) {
+  int s = atomic_load(&preparation_state);
+  if (s == 0) {
+    const char *e = getenv("TFM_PREPARE");
+    s = e && strcmp(e, "0") == 0 ? 2 : 1;
+    atomic_store(&preparation_state, s);
+  }
+  return s == 1;
+}
 
 static uint64_t mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
@@ -347,7 +360,7 @@ plan_t *plan_compile(session_t *s, output_t *const *feeds, int n_feeds,
                      output_t *const *fetches, int n_fetches, node_t *const *targets,
                      int n_targets, tfm_status *st) {
   return compile_plan(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets,
-                      !atomic_load(&preparation_off), st);
+                      preparation_on(), st);
 }
 
 plan_t *plan_twin(plan_t *p, tfm_status *st) {
