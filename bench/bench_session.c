@@ -1,7 +1,11 @@
 /* Per-run overhead of the session, against a plain C loop doing the same work in
  * the same process:
  *   chain  : x fed -> 10 Identity ops -> fetched (callable; then tfm_session_run),
- *            baseline: passing the value through 10 calls of a function pointer;
+ *            baseline: passing the value through 10 calls of a function pointer; a
+ *            prepared plan reads through the Identities, so this is the fixed cost
+ *            of a run (feed check, frame, fetch);
+ *   adds   : x fed -> 10 ops x + 1 -> fetched: 10 kernel calls per run (the cost of
+ *            a prepared step), baseline: 10 calls of an add through a pointer;
  *   counter: AssignAdd(v, 1) on a scalar variable as the target of a callable,
  *            baseline: v += 1 in a loop.
  * Also prints allocations per run (0 expected in the steady state).
@@ -53,6 +57,26 @@ static double c_chain(long runs) {
   return best * 1e9;
 }
 
+static float add1(float v) { return v + 1.0f; }
+static float (*volatile add1_fn)(float) = add1;
+
+static double c_adds(long runs) {
+  double best = 1e30;
+  float x = 1.0f, sink = 0;
+  for (int rep = 0; rep < 3; rep++) {
+    double t0 = now();
+    for (long i = 0; i < runs; i++) {
+      float v = x;
+      for (int k = 0; k < 10; k++) v = add1_fn(v);
+      sink += v;
+    }
+    double t = (now() - t0) / (double)runs;
+    if (t < best) best = t;
+  }
+  if (sink < 0) printf("%f\n", sink);
+  return best * 1e9;
+}
+
 static double c_counter(long runs) {
   double best = 1e30;
   float v = 0;
@@ -72,12 +96,13 @@ static double c_counter(long runs) {
 
 typedef enum { VIA_CALLABLE, VIA_SESSION_RUN } via_t;
 
-static timing_t api_chain(long runs, via_t via) {
+static timing_t api_chain(long runs, via_t via, int adds) {
   tfm_status *st = tfm_status_new();
   tfm_graph *g = tfm_graph_new(st);
   tfm_output *x = tfm_placeholder(g, TFM_FLOAT, NULL, 0, "x", st);
   tfm_output *y = x;
-  for (int k = 0; k < 10; k++) y = tfm_identity(g, y, NULL, st);
+  tfm_output *one = tfm_scalar(g, 1.0, TFM_FLOAT, "one", st);
+  for (int k = 0; k < 10; k++) y = adds ? tfm_add(g, y, one, NULL, st) : tfm_identity(g, y, NULL, st);
   check(st, "building the chain");
   tfm_session *s = tfm_session_new(g, st);
   tfm_callable *c = tfm_session_make_callable(s, &x, 1, &y, 1, NULL, 0, st);
@@ -144,11 +169,14 @@ int main(int argc, char **argv) {
   printf("libtfmini %s, %ld runs per measurement (best of 3)\n", tfm_version(), runs);
   printf("%-26s %12s %12s %8s %10s\n", "case", "api ns/run", "C ns/run", "ratio", "allocs/run");
   double cc = c_chain(runs);
-  timing_t a = api_chain(runs, VIA_CALLABLE);
+  timing_t a = api_chain(runs, VIA_CALLABLE, 0);
   printf("%-26s %12.1f %12.1f %8.1f %10.2f\n", "chain of 10 (callable)", a.ns, cc, a.ns / cc, a.allocs);
-  printf("%-26s %12.1f %12s %8s %10s\n", "  per op", a.ns / 10, "", "", "");
-  a = api_chain(runs, VIA_SESSION_RUN);
+  a = api_chain(runs, VIA_SESSION_RUN, 0);
   printf("%-26s %12.1f %12.1f %8.1f %10.2f\n", "chain of 10 (session_run)", a.ns, cc, a.ns / cc, a.allocs);
+  double ca = c_adds(runs);
+  a = api_chain(runs, VIA_CALLABLE, 1);
+  printf("%-26s %12.1f %12.1f %8.1f %10.2f\n", "10 adds x + 1 (callable)", a.ns, ca, a.ns / ca, a.allocs);
+  printf("%-26s %12.1f %12s %8s %10s\n", "  per add", a.ns / 10, "", "", "");
   double cn = c_counter(runs);
   a = api_counter(runs);
   printf("%-26s %12.1f %12.1f %8.1f %10.2f\n", "AssignAdd scalar", a.ns, cn, a.ns / cn, a.allocs);
