@@ -13,6 +13,24 @@
 /* Serialized graphs and meta graphs are read whole; 2 GiB is protobuf's own limit. */
 #define PBIO_MAX_FILE ((size_t)INT32_MAX)
 
+/* The reader of our decode streams: nanopb's buffer reader under our own name.
+ * A length-delimited field reaches a callback as a substream that keeps this
+ * reader and points into the caller's buffer; a field sent with another wire type
+ * (hostile input) reaches it as nanopb's copy of the scalar in a stack buffer,
+ * read by nanopb's own reader. Only the first may be kept as a pointer. */
+static bool pbio_buf_read(pb_istream_t *stream, pb_byte_t *buf, size_t count) {
+  const pb_byte_t *src = stream->state;
+  stream->state = (pb_byte_t *)src + count;
+  if (buf) memcpy(buf, src, count);
+  return true;
+}
+
+/* The rest of a substream over the caller's buffer, consumed without copying. */
+static void skip_in_place(pb_istream_t *is) {
+  is->state = (pb_byte_t *)is->state + is->bytes_left;
+  is->bytes_left = 0;
+}
+
 /* One callback for every blob field of every message. Decoding is only done
  * from memory buffers (pbio_decode), whose stream state is the read pointer, so
  * the blob can point at the bytes in place. */
@@ -20,10 +38,12 @@ static bool blob_field(pb_istream_t *is, pb_ostream_t *os, const pb_field_iter_t
   pbio_blob_t *b = field->pData;
   bool oneof = PB_HTYPE(field->type) == PB_HTYPE_ONEOF;
   if (is) {
+    if (is->callback != pbio_buf_read) PB_RETURN_ERROR(is, "a bytes field with a non-length wire type");
     b->data = is->state;
     b->len = is->bytes_left;
     if (oneof) *(pb_size_t *)field->pSize = field->tag;
-    return pb_read(is, NULL, is->bytes_left);
+    skip_in_place(is);
+    return true;
   }
   if (os) {
     if (oneof && *(const pb_size_t *)field->pSize != field->tag) return true;
@@ -39,8 +59,10 @@ static bool list_field(pb_istream_t *is, pb_ostream_t *os, const pb_field_iter_t
   pbio_list_t *l = field->pData;
   if (is) {
     if (!l->each) PB_RETURN_ERROR(is, "repeated field without a handler");
+    if (is->callback != pbio_buf_read) PB_RETURN_ERROR(is, "a message field with a non-length wire type");
     if (!l->each(l->ctx, is->state, is->bytes_left)) PB_RETURN_ERROR(is, "element rejected");
-    return pb_read(is, NULL, is->bytes_left);
+    skip_in_place(is);
+    return true;
   }
   if (os && l->encoded.len) return pb_write(os, l->encoded.data, l->encoded.len);
   return true;
@@ -96,7 +118,7 @@ tfm_code pbio_decode(const pb_msgdesc_t *type, void *msg, size_t msg_size, const
 
 tfm_code pbio_decode_prepared(const pb_msgdesc_t *type, void *msg, const void *data, size_t len,
                               const char *what, tfm_status *st) {
-  pb_istream_t is = pb_istream_from_buffer(data, len);
+  pb_istream_t is = {.callback = pbio_buf_read, .state = (void *)data, .bytes_left = len};
   if (!pb_decode(&is, type, msg)) {
     const char *err = PB_GET_ERROR(&is);
     pb_release(type, msg);
