@@ -94,6 +94,23 @@ static bool fold(prep_nodes_t *pn, session_t *s, const node_t *n) {
   return ok;
 }
 
+/* Folding keeps the value for the plan's lifetime: worth it for shapes, scalars and
+ * small tables, not for a big computed tensor (the gradient of a mean tiled over
+ * millions of points), which would cost its size in memory and, as a constant,
+ * hide its single-value form from fusion. */
+#define PREP_FOLD_MAX_ELEMENTS 4096
+
+static bool small_outputs(const node_t *n) {
+  for (int i = 0; i < n->n_outputs; i++) {
+    int64_t count;
+    const shape_t *shape = &n->outputs[i].shape;
+    if (shape_is_fully_defined(shape) && shape_num_elements(shape, &count, NULL) == TFM_OK &&
+        count > PREP_FOLD_MAX_ELEMENTS)
+      return false;
+  }
+  return true;
+}
+
 static prep_role_t classify(prep_nodes_t *pn, session_t *s, const node_t *n) {
   if (pn->fed[n->id] || !is_pure(n)) return ROLE_STEP;
   if (n->n_outputs == 0) return ROLE_SKIP; /* NoOp */
@@ -109,7 +126,7 @@ static prep_role_t classify(prep_nodes_t *pn, session_t *s, const node_t *n) {
       pn->folded[pn->first_out[n->id] + i] = tensor_ref(n->outputs[i].const_value);
     return ROLE_CONST;
   }
-  if (inputs_known && n->n_inputs > 0 && fold(pn, s, n)) return ROLE_CONST;
+  if (inputs_known && n->n_inputs > 0 && small_outputs(n) && fold(pn, s, n)) return ROLE_CONST;
   if (is_type(n, "Identity") || is_type(n, "StopGradient") || is_same_shape_view(n)) {
     /* a variable's value is read by its own step (it names the variable when
      * uninitialised, and its shape is checked there) */
