@@ -203,11 +203,14 @@ def main():
         notes.append("bench_train: " + err)
     tr = {}
     for k in ("tensor", "serial", "bigdata-sgd"):
-        m = re.search(r"^%s\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)" % re.escape(k), train or "", re.M)
+        # "tensor  135.4 ( 134.7)  15.1 (  14.9)  9.0 ...": API wall, C wall, ratio (medians)
+        m = re.search(r"^%s\s+([\d.]+)\s+\(\s*[\d.]+\)\s+([\d.]+)\s+\(\s*[\d.]+\)\s+([\d.]+)" % re.escape(k),
+                      train or "", re.M)
         if m:
-            tr[k] = [float(g) for g in m.groups()]
-    sgd_api = num(r"bigdata-sgd steps/s \(median\): API ([\d.]+) M", train)
-    sgd_c = num(r"bigdata-sgd steps/s \(median\): API [\d.]+ M, C ([\d.]+) M", train)
+            api, c, ratio = (float(g) for g in m.groups())
+            tr[k] = [api, None, c, ratio]
+    sgd_api = num(r"bigdata-sgd steps/s \(medians?\): API ([\d.]+) M", train)
+    sgd_c = num(r"bigdata-sgd steps/s \(medians?\): API [\d.]+ M.*; C ([\d.]+) M", train)
 
     fused, err = run([exe("bench_fused"), "20" if a.quick else "100"])
     if err:
