@@ -8,23 +8,7 @@
 
 #include "op_check.h"
 
-static tfm_status *st;
-static graph_t *g;
-
-static void setup(void) {
-  st = tfm_status_new();
-  g = graph_new(st);
-  ck_assert_ptr_nonnull(g);
-}
-
-static void teardown(void) {
-  graph_delete(g);
-  tfm_status_delete(st);
-}
-
-#define OK() ck_assert_msg(tfm_status_code(st) == TFM_OK, "%s", tfm_status_message(st))
-#define HAS(text) \
-  ck_assert_msg(strstr(tfm_status_message(st), text), "'%s' not in '%s'", text, tfm_status_message(st))
+#include "op_fixture.h"
 
 /* TensorFlow's output size and leading padding of one spatial dim. */
 static void tf_window(int64_t in, int64_t k, int64_t s, bool same, int64_t *out, int64_t *before) {

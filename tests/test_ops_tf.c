@@ -14,23 +14,7 @@
 #include "tfmini/io.h"
 #include "tfmini/train.h"
 
-static tfm_status *st;
-static graph_t *g;
-
-static void setup(void) {
-  st = tfm_status_new();
-  g = graph_new(st);
-  ck_assert_ptr_nonnull(g);
-}
-
-static void teardown(void) {
-  graph_delete(g);
-  tfm_status_delete(st);
-}
-
-#define OK() ck_assert_msg(tfm_status_code(st) == TFM_OK, "%s", tfm_status_message(st))
-#define HAS(text) \
-  ck_assert_msg(strstr(tfm_status_message(st), text), "'%s' not in '%s'", text, tfm_status_message(st))
+#include "op_fixture.h"
 
 static output_t *const_f64(const int64_t *dims, int rank, const double *v) {
   tensor_t *t = oc_tensor(TFM_DOUBLE, dims, rank, v);
