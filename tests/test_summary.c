@@ -267,9 +267,11 @@ START_TEST(writes_reach_the_file_by_period_and_queue) {
   /* flush_secs 0.2: an event is in the file within the period, without a call. */
   w = new_writer(dir, sizeof dir, 1000, 0.2, st);
   tfm_summary_writer_add_scalar(w, "b", 1, 1, st);
-  ck_assert_int_eq(count_events(tfm_summary_writer_path(w), &end, st), 1);
-  int seen = 1;
-  for (int i = 0; i < 40 && seen < 2; i++) {
+  /* The period may already have passed on a loaded machine: 1 (pending) or 2. */
+  int seen = count_events(tfm_summary_writer_path(w), &end, st);
+  ck_assert_int_ge(seen, 1);
+  ck_assert_int_le(seen, 2);
+  for (int i = 0; i < 200 && seen < 2; i++) { /* up to 10 s under load */
     usleep(50000);
     seen = count_events(tfm_summary_writer_path(w), &end, st);
   }
