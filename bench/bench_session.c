@@ -40,14 +40,17 @@ typedef struct timing {
 static float pass(float v) { return v; }
 static float (*volatile pass_fn)(float) = pass;
 
-static double c_chain(long runs) {
+typedef float (*float_fn)(float);
+
+/* Best ns per run of 10 calls through *fn (a volatile pointer: every call is real). */
+static double c_calls(float_fn volatile *fn, long runs) {
   double best = 1e30;
   float x = 1.0f, sink = 0;
   for (int rep = 0; rep < 3; rep++) {
     double t0 = now();
     for (long i = 0; i < runs; i++) {
       float v = x;
-      for (int k = 0; k < 10; k++) v = pass_fn(v);
+      for (int k = 0; k < 10; k++) v = (*fn)(v);
       sink += v;
     }
     double t = (now() - t0) / (double)runs;
@@ -59,23 +62,6 @@ static double c_chain(long runs) {
 
 static float add1(float v) { return v + 1.0f; }
 static float (*volatile add1_fn)(float) = add1;
-
-static double c_adds(long runs) {
-  double best = 1e30;
-  float x = 1.0f, sink = 0;
-  for (int rep = 0; rep < 3; rep++) {
-    double t0 = now();
-    for (long i = 0; i < runs; i++) {
-      float v = x;
-      for (int k = 0; k < 10; k++) v = add1_fn(v);
-      sink += v;
-    }
-    double t = (now() - t0) / (double)runs;
-    if (t < best) best = t;
-  }
-  if (sink < 0) printf("%f\n", sink);
-  return best * 1e9;
-}
 
 static double c_counter(long runs) {
   double best = 1e30;
@@ -168,12 +154,12 @@ int main(int argc, char **argv) {
   long runs = argc > 1 ? atol(argv[1]) : 1000000;
   printf("libtfmini %s, %ld runs per measurement (best of 3)\n", tfm_version(), runs);
   printf("%-26s %12s %12s %8s %10s\n", "case", "api ns/run", "C ns/run", "ratio", "allocs/run");
-  double cc = c_chain(runs);
+  double cc = c_calls(&pass_fn, runs);
   timing_t a = api_chain(runs, VIA_CALLABLE, 0);
   printf("%-26s %12.1f %12.1f %8.1f %10.2f\n", "chain of 10 (callable)", a.ns, cc, a.ns / cc, a.allocs);
   a = api_chain(runs, VIA_SESSION_RUN, 0);
   printf("%-26s %12.1f %12.1f %8.1f %10.2f\n", "chain of 10 (session_run)", a.ns, cc, a.ns / cc, a.allocs);
-  double ca = c_adds(runs);
+  double ca = c_calls(&add1_fn, runs);
   a = api_chain(runs, VIA_CALLABLE, 1);
   printf("%-26s %12.1f %12.1f %8.1f %10.2f\n", "10 adds x + 1 (callable)", a.ns, ca, a.ns / ca, a.allocs);
   printf("%-26s %12.1f %12s %8s %10s\n", "  per add", a.ns / 10, "", "", "");
