@@ -4,6 +4,7 @@
 #define TFM_TESTS_IO_TESTUTIL_H
 
 #include <check.h>
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -68,6 +69,18 @@ static inline void test_tmpdir(char *out, size_t cap) {
   }
   if (test_num_tmpdirs == 0) atexit(remove_tmpdirs);
   if (test_num_tmpdirs < 64) snprintf(test_tmpdirs[test_num_tmpdirs++], 1024, "%s", out);
+}
+
+/* Entries of dir whose name does not start with '.' and contains `containing` ("" for
+ * all): what a save left behind. -1 when dir cannot be opened. */
+static inline int count_files(const char *dir, const char *containing) {
+  DIR *d = opendir(dir);
+  if (!d) return -1;
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    n += e->d_name[0] != '.' && strstr(e->d_name, containing) != NULL;
+  closedir(d);
+  return n;
 }
 
 static inline uint8_t *slurp(const char *path, size_t *n) {

@@ -7,7 +7,6 @@
  * (thread pools, locks) crosses a fork.
  * Trials: TFM_CRASH_TRIALS (default 40 here; scripts/crash-trials.sh runs 500). */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -131,16 +130,6 @@ static pid_t spawn_child(const char *dir) {
 
 static int trials_done, trials_with_progress;
 
-/* Temporary files left by killed saves (a kill between create and rename). */
-static int count_leftovers(const char *dir) {
-  DIR *d = opendir(dir);
-  int n = 0;
-  struct dirent *e;
-  while (d && (e = readdir(d)) != NULL) n += strstr(e->d_name, ".tmp") != NULL;
-  if (d) closedir(d);
-  return n;
-}
-
 START_TEST(latest_checkpoint_survives_sigkill_during_saves) {
   char dir[1024];
   test_tmpdir(dir, sizeof dir);
@@ -182,7 +171,7 @@ START_TEST(latest_checkpoint_survives_sigkill_during_saves) {
   }
   printf("kill trials survived: %d (%d of them after new checkpoints), last step %ld, "
          "%d temporary files left by killed saves\n",
-         trials_done, trials_with_progress, last, count_leftovers(dir));
+         trials_done, trials_with_progress, last, count_files(dir, ".tmp") /* temporaries of killed saves */);
   tfm_status_delete(st);
 }
 END_TEST

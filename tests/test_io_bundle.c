@@ -3,7 +3,6 @@
  * every dtype and shape round-trips; corruption, failures and crashes mid-save
  * leave DATA_LOSS errors and untouched files, never a crash or a leak. */
 #include <check.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,12 +156,7 @@ START_TEST(bundle_writes_formats_md_example_from_scratch) {
   bundle_writer_t *bw = bundle_writer_new(out, st);
   ck_assert_int_eq(bundle_writer_add(bw, "w", w, st), TFM_OK);
   bundle_writer_free(bw); /* abandoned before finish: leaves nothing behind */
-  DIR *d = opendir(dir);
-  struct dirent *de;
-  int files = 0;
-  while ((de = readdir(d))) files += de->d_name[0] != '.';
-  closedir(d);
-  ck_assert_int_eq(files, 0);
+  ck_assert_int_eq(count_files(dir, ""), 0);
   bw = bundle_writer_new(out, st);
   ck_assert_int_eq(bundle_writer_add(bw, "b", b, st), TFM_OK);
   ck_assert_int_eq(bundle_writer_add(bw, "w", w, st), TFM_OK);
@@ -365,15 +359,6 @@ START_TEST(bundle_detects_corruption_and_truncation) {
   tfm_status_delete(st);
 }
 END_TEST
-
-static int count_files(const char *dir, const char *containing) {
-  DIR *d = opendir(dir);
-  struct dirent *de;
-  int n = 0;
-  while ((de = readdir(d))) n += de->d_name[0] != '.' && strstr(de->d_name, containing) != NULL;
-  closedir(d);
-  return n;
-}
 
 START_TEST(bundle_failed_save_leaves_old_checkpoint_untouched) {
   char dir[1024], prefix[1200], idx[1300];
