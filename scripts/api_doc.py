@@ -23,8 +23,8 @@ HEADER_ORDER = ["tfmini.h", "defs.h", "status.h", "tensor.h", "graph.h", "ops.h"
 
 
 def parse(text):
-    """Yields (kind, payload) items: ('comment', str), ('decl', str), ('blank', None),
-    ('section', str) for the file's top comment and other text."""
+    """The header as (kind, payload) items: ('comment', str), ('decl', str) for a whole
+    TFM_API declaration, ('blank', None), ('code', str) for any other line."""
     items = []
     i, n = 0, len(text)
     while i < n:
@@ -88,12 +88,12 @@ def groups(items):
                 out.append((comment, run))
                 run = []
             comment = None
-        else:  # code (typedefs, macros) ends a comment's reach too
+        else:  # code: a typedef or enum ends a comment's reach; #lines and TFM_ macros do not
             if run:
                 out.append((comment, run))
                 run = []
             if not payload.lstrip().startswith(("TFM_", "#")) or "typedef" in payload:
-                comment = comment if payload.strip().endswith(("(", ",")) else None
+                comment = None
     if run:
         out.append((comment, run))
     return header_doc, out
