@@ -5,8 +5,7 @@
  *
  *   test_examples GROUP     GROUP: serial, tensor, bigdata, save_restore, fine_tune
  *
- * Each group is its own meson test. The save/restore groups exit 77 (skipped) while
- * the library answers UNIMPLEMENTED for the Saver or meta graphs. */
+ * Each group is its own meson test. */
 #include <check.h>
 #include <math.h>
 #include <stdarg.h>
@@ -253,29 +252,8 @@ START_TEST(fine_tune_trains_only_the_new_head) {
 }
 END_TEST
 
-/* Exit 77 (skip) when the example says the library does not implement what it needs. */
-static int skip_if_unimplemented(const char *group) {
-  static char out[OUT_CAP];
-  char dir[256];
-  snprintf(dir, sizeof dir, "%s/tfm_probe_XXXXXX", getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-  if (!mkdtemp(dir)) return 0;
-  int code = run_example(out, sizeof out, "save_restore '%s' --steps 10", dir);
-  if (code == 0 && strcmp(group, "fine_tune") == 0) code = run_example(out, sizeof out, "fine_tune '%s' --steps 1", dir);
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-  if (code != 0 && strstr(out, "UNIMPLEMENTED")) {
-    printf("skipped: %s needs what the library does not implement yet:\n%s", group, out);
-    return 1;
-  }
-  return 0;
-}
-
 int main(int argc, char **argv) {
   const char *group = argc > 1 ? argv[1] : NULL;
-  if (group && (strcmp(group, "save_restore") == 0 || strcmp(group, "fine_tune") == 0) &&
-      skip_if_unimplemented(group))
-    return 77;
   Suite *s = suite_create("examples");
   struct {
     const char *name;
