@@ -57,7 +57,9 @@ struct fuse_scratch {
   double *partial;  /* n_tasks x n_acc */
   int64_t cap_partial;
   int acc_member[FUSE_MAX_ACC];
+  double acc_scale[FUSE_MAX_ACC]; /* the vector machine's: factors peeled off (vm_peel) */
   int n_acc;
+  bool vm_used;
   /* the same program for the vector machine, when every op is one it has */
   vm_op_t *vm;
   int n_vm, cap_vm;
@@ -488,25 +490,67 @@ static bool vm_gen(run_t *r, int root);
 /* At hand without computing: an input, or a value kept in a temp. */
 static bool vm_at_hand(const fuse_scratch_t *s, int root) { return root < 0 || s->saved[root] >= 0; }
 
-/* acc += the value of `root`, folding a square or a product with a value at
- * hand into the accumulation when nothing else reads it. */
+/* A value that is a uniform multiple of another (s * w, w * s, w / s, -w, and
+ * chains of them), when it is not kept in a temp: returns w's root and multiplies
+ * *scale by the factor. A reduction of the value then sums w and scales the sum
+ * once, in double, instead of rounding a product per element: the chain rule
+ * makes such chains (2 * d, / N, negations) of every loss gradient. */
+static int vm_peel(run_t *r, int root, double *scale) {
+  const fuse_scratch_t *s = r->s;
+  while (root >= 0 && s->saved[root] < 0) {
+    const fuse_member_t *m = &r->g->members[root];
+    const fval_t *a = val_of(r, m->op[0]);
+    if (m->kind == FK_UNARY && m->code == EW_NEG) {
+      *scale = -*scale;
+      root = a->root;
+      continue;
+    }
+    if (m->kind != FK_BINARY || (m->code != EW_MUL && m->code != EW_DIV)) break;
+    const fval_t *b = val_of(r, m->op[1]);
+    if (a->varying && !b->varying) {
+      *scale *= m->code == EW_MUL ? (double)b->u : 1.0 / (double)b->u;
+      root = a->root;
+    } else if (!a->varying && b->varying && m->code == EW_MUL) {
+      *scale *= (double)a->u;
+      root = b->root;
+    } else {
+      break;
+    }
+  }
+  return root;
+}
+
+/* acc += the value of `root`: uniform factors peeled off (vm_peel), and a square
+ * or a product with a value at hand folded into the accumulation when nothing
+ * else reads it. */
 static bool vm_accumulate(run_t *r, int root, int acc) {
   fuse_scratch_t *s = r->s;
+  double scale = 1;
+  root = vm_peel(r, root, &scale);
+  s->acc_scale[acc] = scale;
   if (root >= 0 && s->saved[root] < 0 && s->uses[root] == 1) {
     const fuse_member_t *p = &r->g->members[root];
-    if (p->kind == FK_UNARY && p->code == EW_SQUARE)
-      return vm_gen(r, val_of(r, p->op[0])->root) && vm_emit(s, vm_op(VM_ACC_SQ, acc));
+    if (p->kind == FK_UNARY && p->code == EW_SQUARE) {
+      double f = 1;
+      int x = vm_peel(r, val_of(r, p->op[0])->root, &f);
+      s->acc_scale[acc] = scale * f * f;
+      return vm_gen(r, x) && vm_emit(s, vm_op(VM_ACC_SQ, acc));
+    }
     if (p->kind == FK_BINARY && p->code == EW_MUL) {
-      const fval_t *a = val_of(r, p->op[0]), *b = val_of(r, p->op[1]);
-      if (a->varying && b->varying && (vm_at_hand(s, a->root) || vm_at_hand(s, b->root))) {
-        if (!vm_at_hand(s, b->root)) {
-          const fval_t *t = a;
+      const fval_t *va = val_of(r, p->op[0]), *vb = val_of(r, p->op[1]);
+      double fa = 1, fb = 1;
+      int a = va->varying ? vm_peel(r, va->root, &fa) : 0;
+      int b = vb->varying ? vm_peel(r, vb->root, &fb) : 0;
+      if (va->varying && vb->varying && (vm_at_hand(s, a) || vm_at_hand(s, b))) {
+        if (!vm_at_hand(s, b)) {
+          int t = a;
           a = b;
           b = t;
         }
-        if (!vm_gen(r, a->root)) return false;
-        vm_op_t op = b->root < 0 ? vm_op(VM_ACC_MUL_EXT, acc) : vm_op(VM_ACC_MUL_TMP, acc);
-        op.arg2 = (int16_t)(b->root < 0 ? ~b->root : s->saved[b->root]);
+        s->acc_scale[acc] = scale * fa * fb;
+        if (!vm_gen(r, a)) return false;
+        vm_op_t op = b < 0 ? vm_op(VM_ACC_MUL_EXT, acc) : vm_op(VM_ACC_MUL_TMP, acc);
+        op.arg2 = (int16_t)(b < 0 ? ~b : s->saved[b]);
         return vm_emit(s, op);
       }
     }
@@ -703,6 +747,7 @@ static void finish_reductions(run_t *r, int64_t n_tasks) {
     double sum = 0;
     for (int64_t t = 0; t < n_tasks; t++) sum += s->partial[t * s->n_acc + a];
     const fuse_member_t *m = &g->members[s->acc_member[a]];
+    if (s->vm_used) sum *= s->acc_scale[a];
     if (m->code == REDUCE_MEAN) sum /= (double)r->n;
     float result = (float)sum;
     s->val[s->acc_member[a]].u = result;
@@ -723,6 +768,7 @@ static int run_fused(run_t *r) {
   for (int i = 0; i < g->n_members + g->n_ext; i++) s->uval[i] = s->val[i].u;
   bool tiles_ok = build_program(r); /* also decides which members are live */
   bool use_vm = build_vm_program(r);
+  s->vm_used = use_vm;
   if (!tiles_ok && !use_vm) return 0;
   int64_t n_tasks = (r->n + FUSE_TASK - 1) / FUSE_TASK;
   if (n_tasks * s->n_acc > s->cap_partial) {
