@@ -402,6 +402,62 @@ START_TEST(tile_program_matches_unfused_and_reference) {
 }
 END_TEST
 
+/* Reductions of uniform multiples (s * w, w / s, -w, and chains of them) sum w
+ * and scale the sum once: sums of such values, of their squares and of their
+ * products with an input agree with a float64 loop, and a scaled value that is
+ * also fetched is written out exactly as the unfused kernels write it. */
+START_TEST(scaled_reductions_match_reference) {
+  int64_t n = 70001;
+  make_data(n);
+  int64_t d[1] = {n};
+  tfm_output *x = tfm_placeholder(g, TFM_FLOAT, d, 1, "x", st);
+  tfm_output *y = tfm_placeholder(g, TFM_FLOAT, d, 1, "y", st);
+  tfm_output *w = tfm_sub(g, y, x, NULL, st);
+  /* v = -((3 * w) / 4): read by a sum, a product sum and a fetch */
+  tfm_output *v = tfm_neg(g, tfm_div(g, tfm_mul(g, tfm_scalar(g, 3.0, TFM_FLOAT, NULL, st), w, NULL, st),
+                                     tfm_scalar(g, 4.0, TFM_FLOAT, NULL, st), NULL, st), "v", st);
+  tfm_output *sum_v = tfm_reduce_sum(g, v, NULL, 0, 0, "sum_v", st);
+  tfm_output *dot_vx = tfm_reduce_sum(g, tfm_mul(g, v, x, NULL, st), NULL, 0, 0, "dot_vx", st);
+  /* u = w * 0.5: its square and its product with (2 * x) */
+  tfm_output *u = tfm_mul(g, w, tfm_scalar(g, 0.5, TFM_FLOAT, NULL, st), NULL, st);
+  tfm_output *sq_u = tfm_reduce_mean(g, tfm_square(g, u, NULL, st), NULL, 0, 0, "sq_u", st);
+  tfm_output *x2 = tfm_mul(g, tfm_scalar(g, 2.0, TFM_FLOAT, NULL, st), x, NULL, st);
+  tfm_output *dot_ux2 = tfm_reduce_sum(g, tfm_mul(g, u, x2, NULL, st), NULL, 0, 0, "dot_ux2", st);
+  OK();
+  tfm_session *s = tfm_session_new(g, st);
+  tfm_tensor *fx = tfm_tensor_wrap(TFM_FLOAT, d, 1, data_x, sizeof(float) * (size_t)n, NULL, NULL, st);
+  tfm_tensor *fy = tfm_tensor_wrap(TFM_FLOAT, d, 1, data_y, sizeof(float) * (size_t)n, NULL, NULL, st);
+  tfm_output *feeds[2] = {x, y}, *fetches[5] = {sum_v, dot_vx, sq_u, dot_ux2, v};
+  tfm_tensor *fv[2] = {fx, fy}, *out[5] = {NULL};
+  tfm_session_run(s, feeds, fv, 2, fetches, out, 5, NULL, 0, st);
+  OK();
+  bool any = false;
+  for (plan_t *p = atomic_load(&s->plans); p; p = p->next_cached) any |= p->fused != NULL;
+  ck_assert(any);
+  double r_sum_v = 0, r_dot_vx = 0, r_sq_u = 0, r_dot_ux2 = 0;
+  const float *vv = tfm_tensor_data(out[4]);
+  for (int64_t i = 0; i < n; i++) {
+    float wf = data_y[i] - data_x[i]; /* the float input of the chain, as the graph rounds it */
+    double wd = wf;
+    r_sum_v += -(3.0 * wd) / 4.0;
+    r_dot_vx += -(3.0 * wd) / 4.0 * data_x[i];
+    r_sq_u += (0.5 * wd) * (0.5 * wd);
+    r_dot_ux2 += (0.5 * wd) * (2.0 * data_x[i]);
+    float want_v = -((3.0f * wf) / 4.0f);
+    ck_assert_msg(vv[i] == want_v, "v[%lld]: %a, want %a", (long long)i, vv[i], want_v);
+  }
+  assert_close(*(float *)tfm_tensor_data(out[0]), r_sum_v, 1e-5, "sum of -(3w)/4");
+  assert_close(*(float *)tfm_tensor_data(out[1]), r_dot_vx, 1e-5, "sum of -(3w)/4 * x");
+  assert_close(*(float *)tfm_tensor_data(out[2]), r_sq_u / (double)n, 1e-5, "mean of (w/2)^2");
+  assert_close(*(float *)tfm_tensor_data(out[3]), r_dot_ux2, 1e-5, "sum of (w/2) * 2x");
+  for (int i = 0; i < 5; i++) tfm_tensor_release(out[i]);
+  tfm_tensor_release(fx);
+  tfm_tensor_release(fy);
+  tfm_session_delete(s);
+  free_data();
+}
+END_TEST
+
 /* A logistic fit: Sigmoid and SigmoidGrad (a same-shape gradient helper) in the
  * group with the loss; gradients against a float64 reference. */
 START_TEST(sigmoid_model_gradients_match_reference) {
@@ -460,6 +516,7 @@ static Suite *fuse_suite(void) {
   tcase_add_test(tc, small_feeds_and_errors_in_a_fused_group);
   tcase_add_test(tc, tile_program_matches_unfused_and_reference);
   tcase_add_test(tc, sigmoid_model_gradients_match_reference);
+  tcase_add_test(tc, scaled_reductions_match_reference);
   suite_add_tcase(s, tc);
   return s;
 }
