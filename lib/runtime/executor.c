@@ -9,6 +9,7 @@
 
 #include "core/mem.h"
 #include "runtime/fuse.h"
+#include "runtime/scalar_prog.h"
 
 /* ---- the kernel context ---- */
 
@@ -176,6 +177,7 @@ void plan_free(plan_t *p) {
   }
   pthread_mutex_destroy(&p->frames_lock);
   plan_fuse_free(p);
+  plan_scalar_programs_free(p);
   mem_free(p->feeds);
   mem_free(p->fetches);
   mem_free(p->targets);
@@ -221,11 +223,13 @@ static tfm_code fail_uninitialised(const plan_t *p, const plan_step_t *s, int j,
 }
 
 /* Ensures the kernel's message names the op (kernels should use kctx_error, but a
- * status set by a helper they call names only what it knows). */
-static void name_the_op(const plan_step_t *s, tfm_status *st) {
-  size_t lt = strlen(s->node->type);
-  if (strncmp(st->msg, s->node->type, lt) != 0 || st->msg[lt] != ' ')
-    status_prefix(st, "%s '%s'", s->node->type, s->node->name);
+ * status set by a helper they call names only what it knows). The op is the
+ * context's: a step that runs several ops (runtime/scalar_prog.h) points it at
+ * the one at fault. */
+static void name_the_op(const kctx_t *c, tfm_status *st) {
+  size_t lt = strlen(c->node->type);
+  if (strncmp(st->msg, c->node->type, lt) != 0 || st->msg[lt] != ' ')
+    status_prefix(st, "%s '%s'", c->node->type, c->node->name);
 }
 
 static tfm_code run_ref_step(session_t *sess, const plan_t *p, const plan_step_t *s, kctx_t *c,
@@ -272,7 +276,7 @@ static inline tfm_code run_step(plan_t *p, frame_t *f, int k) {
   }
   if (code != TFM_OK) {
     if (f->st.code == TFM_OK) status_set(&f->st, code, "kernel failed");
-    name_the_op(s, &f->st);
+    name_the_op(c, &f->st);
     return code;
   }
   for (int i = 0; i < s->n_out; i++)

@@ -7,6 +7,7 @@
 
 #include "core/mem.h"
 #include "runtime/fuse.h"
+#include "runtime/scalar_prog.h"
 #include "runtime/prepare.h"
 
 static _Atomic int preparation_state; /* 0 unread, 1 on, 2 off */
@@ -298,7 +299,9 @@ static tfm_code compile(compiler_t *c, output_t *const *feeds, output_t *const *
   /* Fusion takes declared shapes for facts too (Shape steps become constants): an
    * unprepared plan, the fallback for when they are not, runs op by op; so do plans
    * with a Switch (prepare.h), whose steps track deadness. */
-  return p->prepared && !p->deadness ? plan_fuse(p, c->st) : TFM_OK;
+  if (!p->prepared || p->deadness) return TFM_OK;
+  if (plan_fuse(p, c->st) != TFM_OK) return c->st->code;
+  return plan_scalar_programs(p, c->st);
 }
 
 static plan_t *compile_plan(session_t *s, output_t *const *feeds, int n_feeds,
