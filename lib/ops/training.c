@@ -271,16 +271,19 @@ static bool gd_prepare(const node_t *n, tensor_t *const *in_const, kprep_t *k) {
   return true;
 }
 
-static tfm_code momentum_compute(kctx_t *c) {
+static tfm_code momentum_update(kctx_t *c, bool nesterov) {
   if (apply_check(c, &sig_momentum) != TFM_OK) return c->st->code;
   update_job_t j = {.kind = UPDATE_MOMENTUM, .slot1 = c->in[1]->data, .grad = c->in[3]->data,
-                    .nesterov = node_attr_bool(c->node, "use_nesterov", false),
-                    .p = {scalar_in(c, 2), scalar_in(c, 4)}};
+                    .nesterov = nesterov, .p = {scalar_in(c, 2), scalar_in(c, 4)}};
   return run_update(c, &j);
 }
 
+static tfm_code momentum_compute(kctx_t *c) {
+  return momentum_update(c, node_attr_bool(c->node, "use_nesterov", false));
+}
+
 /* The step size lr_t is formed in T, as TensorFlow does. */
-static tfm_code adam_compute(kctx_t *c) {
+static tfm_code adam_update(kctx_t *c, bool nesterov) {
   if (apply_check(c, &sig_adam) != TFM_OK) return c->st->code;
   double lr_t;
   if (c->in[0]->dtype == TFM_FLOAT) {
@@ -290,9 +293,27 @@ static tfm_code adam_compute(kctx_t *c) {
     lr_t = scalar_in(c, 5) * sqrt(1.0 - scalar_in(c, 4)) / (1.0 - scalar_in(c, 3));
   }
   update_job_t j = {.kind = UPDATE_ADAM, .slot1 = c->in[1]->data, .slot2 = c->in[2]->data, .grad = c->in[9]->data,
-                    .nesterov = node_attr_bool(c->node, "use_nesterov", false),
-                    .p = {lr_t, scalar_in(c, 6), scalar_in(c, 7), scalar_in(c, 8)}};
+                    .nesterov = nesterov, .p = {lr_t, scalar_in(c, 6), scalar_in(c, 7), scalar_in(c, 8)}};
   return run_update(c, &j);
+}
+
+static tfm_code adam_compute(kctx_t *c) {
+  return adam_update(c, node_attr_bool(c->node, "use_nesterov", false));
+}
+
+/* Prepared: the attribute is read once, when the plan is compiled, instead of
+ * looked up by name on every step. */
+static tfm_code momentum_run(kctx_t *c, const kprep_t *k) { return momentum_update(c, k->arg[0] != 0); }
+static tfm_code adam_run(kctx_t *c, const kprep_t *k) { return adam_update(c, k->arg[0] != 0); }
+
+static bool nesterov_prepare(const node_t *n, tensor_t *const *in_const, kprep_t *k) {
+  (void)in_const;
+  k->run = strcmp(n->type, "ApplyAdam") == 0 ? adam_run : momentum_run;
+  k->dtype = n->inputs[0]->dtype;
+  k->shape = n->inputs[0]->shape;
+  k->n = 0;
+  k->arg[0] = node_attr_bool(n, "use_nesterov", false);
+  return true;
 }
 
 const op_def_t ops_training[] = {
@@ -300,8 +321,10 @@ const op_def_t ops_training[] = {
      .infer = apply_infer, .compute = gd_compute, .flags = OP_STATEFUL | OP_REF_INPUT0,
      .prepare = gd_prepare},
     {.name = "ApplyMomentum", .n_inputs = 5, .n_outputs = 1, .attrs = apply_nesterov_attrs,
-     .infer = apply_infer, .compute = momentum_compute, .flags = OP_STATEFUL | OP_REF_INPUT0},
+     .infer = apply_infer, .compute = momentum_compute, .flags = OP_STATEFUL | OP_REF_INPUT0,
+     .prepare = nesterov_prepare},
     {.name = "ApplyAdam", .n_inputs = 10, .n_outputs = 1, .attrs = apply_nesterov_attrs,
-     .infer = apply_infer, .compute = adam_compute, .flags = OP_STATEFUL | OP_REF_INPUT0},
+     .infer = apply_infer, .compute = adam_compute, .flags = OP_STATEFUL | OP_REF_INPUT0,
+     .prepare = nesterov_prepare},
     {0},
 };
