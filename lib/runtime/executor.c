@@ -9,7 +9,7 @@
 
 #include "core/mem.h"
 #include "runtime/fuse.h"
-#include "runtime/scalar_prog.h"
+#include "runtime/small_prog.h"
 
 /* ---- the kernel context ---- */
 
@@ -177,7 +177,7 @@ void plan_free(plan_t *p) {
   }
   pthread_mutex_destroy(&p->frames_lock);
   plan_fuse_free(p);
-  plan_scalar_programs_free(p);
+  plan_small_programs_free(p);
   mem_free(p->feeds);
   mem_free(p->fetches);
   mem_free(p->targets);
@@ -224,7 +224,7 @@ static tfm_code fail_uninitialised(const plan_t *p, const plan_step_t *s, int j,
 
 /* Ensures the kernel's message names the op (kernels should use kctx_error, but a
  * status set by a helper they call names only what it knows). The op is the
- * context's: a step that runs several ops (runtime/scalar_prog.h) points it at
+ * context's: a step that runs several ops (runtime/small_prog.h) points it at
  * the one at fault. */
 static void name_the_op(const kctx_t *c, tfm_status *st) {
   size_t lt = strlen(c->node->type);

@@ -7,7 +7,7 @@
 
 #include "core/mem.h"
 #include "runtime/fuse.h"
-#include "runtime/scalar_prog.h"
+#include "runtime/small_prog.h"
 #include "runtime/prepare.h"
 
 static _Atomic int preparation_state; /* 0 unread, 1 on, 2 off */
@@ -301,7 +301,7 @@ static tfm_code compile(compiler_t *c, output_t *const *feeds, output_t *const *
    * with a Switch (prepare.h), whose steps track deadness. */
   if (!p->prepared || p->deadness) return TFM_OK;
   if (plan_fuse(p, c->st) != TFM_OK) return c->st->code;
-  return plan_scalar_programs(p, c->st);
+  return plan_small_programs(p, c->st);
 }
 
 static plan_t *compile_plan(session_t *s, output_t *const *feeds, int n_feeds,

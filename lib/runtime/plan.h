@@ -64,7 +64,7 @@ struct plan {
   int n_vars;
   int n_slots, n_in_total;
   struct fuse_group *fused; /* groups of steps run as one (runtime/fuse.h) */
-  struct scalar_prog *scalar_progs; /* runs of one-element steps (runtime/scalar_prog.h) */
+  struct small_prog *small_progs; /* runs of one-element steps (runtime/small_prog.h) */
   /* tf.cond: the plan holds a Switch, so values may be dead (see kctx_set_dead) */
   bool deadness;
   int *ctl_srcs;           /* the steps' ctl_steps */

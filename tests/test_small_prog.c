@@ -1,6 +1,6 @@
-/* Scalar programs (runtime/scalar_prog.h): runs of one-element steps become one
- * step that computes exactly what the steps compute one by one (bit-identical to
- * the plan with fusion off, and close to a float64 loop), keeps the order of
+/* Small programs (runtime/small_prog.h): runs of steps over small values become
+ * one step that computes exactly what the steps compute one by one (bit-identical
+ * to the plan with fusion off, and close to a float64 loop), keeps the order of
  * variable reads and writes, reports an uninitialised variable naming it and the
  * op reading it, leaves a caller's fetched value alone, and allocates nothing in
  * the steady state. */
@@ -11,7 +11,7 @@
 
 #include "runtime/fuse.h"
 #include "runtime/plan.h"
-#include "runtime/scalar_prog.h"
+#include "runtime/small_prog.h"
 #include "runtime/session.h"
 #include "tfmini/debug.h"
 #include "tfmini/tfmini.h"
@@ -38,7 +38,7 @@ static void plan_counts(tfm_session *s, int *programs, int *steps) {
   *programs = *steps = 0;
   for (plan_t *p = atomic_load(&s->plans); p; p = p->next_cached) {
     if (p->n_steps > *steps) *steps = p->n_steps;
-    *programs += plan_scalar_program_count(p);
+    *programs += plan_small_program_count(p);
   }
 }
 
@@ -110,6 +110,84 @@ START_TEST(serial_fit_runs_as_one_program_bit_identical_to_steps) {
 }
 END_TEST
 
+/* The tensor fit fed 8 points a step (the SGD form): vectors of 8, scalars
+ * broadcast on either side, full sums; one program, bit-identical to the steps. */
+static void tensor_fit(int steps, float *m_out, float *b_out, int *programs, int *n_steps) {
+  tfm_graph *g = tfm_graph_new(st);
+  const int64_t n = 8;
+  tfm_output *x = tfm_placeholder(g, TFM_FLOAT, &n, 1, "x", st);
+  tfm_output *y = tfm_placeholder(g, TFM_FLOAT, &n, 1, "y", st);
+  tfm_variable *m = tfm_variable_new(g, tfm_scalar(g, -0.5, TFM_FLOAT, NULL, st), 1, "m", st);
+  tfm_variable *b = tfm_variable_new(g, tfm_scalar(g, 1.0, TFM_FLOAT, NULL, st), 1, "b", st);
+  /* m * x (scalar first), + b (scalar second), y - . */
+  tfm_output *e = tfm_sub(g, y, tfm_add(g, tfm_mul(g, tfm_variable_value(m), x, NULL, st),
+                                        tfm_variable_value(b), NULL, st), NULL, st);
+  tfm_output *loss = tfm_reduce_sum(g, tfm_square(g, e, NULL, st), NULL, 0, 0, "loss", st);
+  tfm_optimizer *opt = tfm_optimizer_gradient_descent(0.002, st);
+  tfm_op *train = tfm_optimizer_minimize(opt, g, loss, NULL, 0, NULL, "train", st);
+  tfm_op *init = tfm_global_variables_initializer(g, st);
+  OK();
+  tfm_session *s = tfm_session_new(g, st);
+  tfm_session_run(s, NULL, NULL, 0, NULL, NULL, 0, &init, 1, st);
+  tfm_output *feeds[2] = {x, y};
+  tfm_callable *c = tfm_session_make_callable(s, feeds, 2, &loss, 1, &train, 1, st);
+  OK();
+  tfm_tensor *fv[2] = {tfm_tensor_new(TFM_FLOAT, &n, 1, st), tfm_tensor_new(TFM_FLOAT, &n, 1, st)};
+  for (int k = 0; k < steps; k++) {
+    float *xd = tfm_tensor_data(fv[0]), *yd = tfm_tensor_data(fv[1]);
+    for (int i = 0; i < 8; i++) { /* a different batch each step */
+      xd[i] = XS[(i + k) % 8];
+      yd[i] = YS[(i + k) % 8];
+    }
+    tfm_tensor *l;
+    ck_assert_int_eq(tfm_callable_run(c, fv, &l, st), TFM_OK);
+    tfm_tensor_release(l);
+  }
+  plan_counts(s, programs, n_steps);
+  tfm_output *vals[2] = {tfm_variable_value(m), tfm_variable_value(b)};
+  tfm_tensor *out[2];
+  tfm_session_run(s, NULL, NULL, 0, vals, out, 2, NULL, 0, st);
+  OK();
+  *m_out = *(float *)tfm_tensor_data(out[0]);
+  *b_out = *(float *)tfm_tensor_data(out[1]);
+  for (int i = 0; i < 2; i++) {
+    tfm_tensor_release(out[i]);
+    tfm_tensor_release(fv[i]);
+  }
+  tfm_callable_delete(c);
+  tfm_optimizer_delete(opt);
+  tfm_session_delete(s);
+  tfm_graph_delete(g);
+}
+
+START_TEST(tensor_fit_runs_as_one_program_bit_identical_to_steps) {
+  float m_prog, b_prog, m_steps, b_steps;
+  int programs, steps, programs_off, steps_off;
+  tensor_fit(300, &m_prog, &b_prog, &programs, &steps);
+  fuse_set_enabled(false);
+  tensor_fit(300, &m_steps, &b_steps, &programs_off, &steps_off);
+  ck_assert_int_ge(programs, 1);
+  ck_assert_int_eq(programs_off, 0);
+  ck_assert_int_eq(steps, 3); /* the program and the two updates */
+  ck_assert_int_ge(steps_off, 10);
+  ck_assert_msg(m_prog == m_steps && b_prog == b_steps, "program m %a b %a, steps m %a b %a",
+                m_prog, b_prog, m_steps, b_steps);
+  double m = -0.5, b = 1.0;
+  for (int k = 0; k < 300; k++) {
+    double gm = 0, gb = 0;
+    for (int i = 0; i < 8; i++) {
+      double e = YS[i] - (m * XS[i] + b);
+      gm += -2.0 * e * XS[i];
+      gb += -2.0 * e;
+    }
+    m -= 0.002 * gm;
+    b -= 0.002 * gb;
+  }
+  ck_assert_msg(fabs(m_prog - m) < 1e-4 && fabs(b_prog - b) < 1e-4, "m %g b %g, float64 m %g b %g",
+                m_prog, b_prog, m, b);
+}
+END_TEST
+
 /* Ops the machine runs through the kernels' own loops (Exp, Tanh, Sigmoid,
  * Maximum, Pow, SquaredDifference), AddN, Identity and StopGradient, fed a
  * placeholder: every fetched value equals the step-by-step plan's bit for bit. */
@@ -162,6 +240,61 @@ START_TEST(kernel_loop_ops_match_steps_and_libm) {
       ck_assert_msg(fabs(prog[k] - want[k]) <= 1e-5 * fmax(1, fabs(want[k])), "x %g value %d: %g, want %g",
                     xs[i], k, prog[k], want[k]);
   }
+}
+END_TEST
+
+/* Vectors of 5 (an odd count: no SIMD-width luck): a scalar on either side of
+ * a binary op, ops through the kernels' loops, AddN and a full Sum; every fetched
+ * value equals the step-by-step plan's bit for bit and a float64 loop closely. */
+static void vector_ops(const float *xv, float *e_out, float *addn_out, float *sum_out) {
+  tfm_graph *g = tfm_graph_new(st);
+  const int64_t n = 5;
+  tfm_output *x = tfm_placeholder(g, TFM_FLOAT, &n, 1, "x", st);
+  tfm_output *e = tfm_exp(g, tfm_mul(g, x, tfm_scalar(g, 0.5, TFM_FLOAT, NULL, st), NULL, st), "e", st);
+  tfm_output *mx = tfm_maximum(g, e, tfm_scalar(g, 1.0, TFM_FLOAT, NULL, st), "mx", st);
+  tfm_output *r = tfm_sub(g, tfm_scalar(g, 2.0, TFM_FLOAT, NULL, st), mx, "r", st);
+  tfm_output *q = tfm_div(g, mx, tfm_scalar(g, 3.0, TFM_FLOAT, NULL, st), "q", st);
+  tfm_output *parts[3] = {e, r, q};
+  tfm_output *addn = tfm_add_n(g, parts, 3, "addn", st);
+  tfm_output *sum = tfm_reduce_sum(g, tfm_neg(g, addn, NULL, st), NULL, 0, 0, "sum", st);
+  OK();
+  tfm_session *s = tfm_session_new(g, st);
+  tfm_tensor *fx = tfm_tensor_new(TFM_FLOAT, &n, 1, st);
+  memcpy(tfm_tensor_data(fx), xv, sizeof(float) * 5);
+  tfm_output *fetches[3] = {e, addn, sum};
+  tfm_tensor *vals[3];
+  tfm_session_run(s, &x, &fx, 1, fetches, vals, 3, NULL, 0, st);
+  OK();
+  memcpy(e_out, tfm_tensor_data(vals[0]), sizeof(float) * 5);
+  memcpy(addn_out, tfm_tensor_data(vals[1]), sizeof(float) * 5);
+  *sum_out = *(float *)tfm_tensor_data(vals[2]);
+  for (int i = 0; i < 3; i++) tfm_tensor_release(vals[i]);
+  int programs, steps;
+  plan_counts(s, &programs, &steps);
+  ck_assert_int_eq(programs, fuse_enabled() ? 1 : 0);
+  tfm_tensor_release(fx);
+  tfm_session_delete(s);
+  tfm_graph_delete(g);
+}
+
+START_TEST(vector_ops_match_steps_and_float64) {
+  const float xs[5] = {-2.5f, -0.3f, 0.0f, 0.7f, 3.25f};
+  float e[2][5], addn[2][5], sum[2];
+  for (int on = 0; on < 2; on++) {
+    fuse_set_enabled(on);
+    vector_ops(xs, e[on], addn[on], &sum[on]);
+  }
+  ck_assert(memcmp(e[0], e[1], sizeof e[0]) == 0);
+  ck_assert(memcmp(addn[0], addn[1], sizeof addn[0]) == 0);
+  ck_assert(memcmp(&sum[0], &sum[1], sizeof(float)) == 0);
+  double want_sum = 0;
+  for (int i = 0; i < 5; i++) {
+    double ev = exp(0.5 * xs[i]), mx = fmax(ev, 1.0), a = ev + (2.0 - mx) + mx / 3.0;
+    want_sum -= a;
+    ck_assert_msg(fabs(e[1][i] - ev) <= 1e-6 * ev, "e[%d] %g want %g", i, e[1][i], ev);
+    ck_assert_msg(fabs(addn[1][i] - a) <= 1e-5 * fmax(1, fabs(a)), "addn[%d] %g want %g", i, addn[1][i], a);
+  }
+  ck_assert_msg(fabs(sum[1] - want_sum) <= 1e-5 * fabs(want_sum), "sum %g want %g", sum[1], want_sum);
 }
 END_TEST
 
@@ -261,11 +394,13 @@ START_TEST(held_fetch_is_kept_and_steady_state_allocates_nothing) {
 END_TEST
 
 static Suite *suite(void) {
-  Suite *s = suite_create("scalar_prog");
+  Suite *s = suite_create("small_prog");
   TCase *tc = tcase_create("core");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, serial_fit_runs_as_one_program_bit_identical_to_steps);
+  tcase_add_test(tc, tensor_fit_runs_as_one_program_bit_identical_to_steps);
   tcase_add_test(tc, kernel_loop_ops_match_steps_and_libm);
+  tcase_add_test(tc, vector_ops_match_steps_and_float64);
   tcase_add_test(tc, variable_reads_keep_their_order_around_assignments);
   tcase_add_test(tc, uninitialised_variable_names_it_and_its_reader);
   tcase_add_test(tc, held_fetch_is_kept_and_steady_state_allocates_nothing);

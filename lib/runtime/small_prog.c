@@ -1,6 +1,6 @@
-/* Scalar programs (see scalar_prog.h): finding the members, compiling them to
+/* Small programs (see small_prog.h): finding the members, compiling them to
  * register-machine code, and running it. */
-#include "runtime/scalar_prog.h"
+#include "runtime/small_prog.h"
 
 #include <string.h>
 
@@ -8,25 +8,34 @@
 #include "kernels/kernels.h"
 #include "runtime/fuse.h"
 
-/* Registers of one program (a float each, on the stack of the run): a longer
- * run of scalar steps becomes several programs. */
-#define SP_MAX_REGS 512
+/* Floats of one program's register file (on the stack of the run: 8 KB) and of
+ * one value in it: a longer run of small steps becomes several programs. */
+#define SP_MAX_REGS 2048
+#define SP_MAX_VALUE 256
 
-typedef enum sp_op { SP_ADD, SP_SUB, SP_MUL, SP_DIV, SP_NEG, SP_SQUARE, SP_UNARY, SP_BINARY } sp_op_t;
+/* The first six are the one-element ops run inline; the others call the
+ * kernels' own loops (any count, operand steps 0 or 1). */
+typedef enum sp_op {
+  SP_ADD, SP_SUB, SP_MUL, SP_DIV, SP_NEG, SP_SQUARE, /* n == 1 */
+  SP_UNARY, SP_BINARY, SP_SUM
+} sp_op_t;
 
 typedef struct sp_insn {
   uint8_t op;
-  uint16_t dst, a, b;
+  uint8_t sa, sb;       /* operand steps: 0 (one value for all) or 1 */
+  uint16_t n;           /* elements of the result (SP_SUM: of the operand) */
+  uint16_t dst, a, b;   /* register offsets */
   union {
-    kern_unary_loop_fn unary;   /* SP_UNARY: the kernels' loop, run on one element */
-    kern_binary_loop_fn binary; /* SP_BINARY */
+    kern_unary_loop_fn unary;
+    kern_binary_loop_fn binary;
+    kern_sum_f32_fn sum;
   } fn;
 } sp_insn_t;
 
 /* A value read at the start of a run: a slot (src >= 0) or a variable (~src). */
 typedef struct sp_load {
   int src;
-  uint16_t reg;
+  uint16_t reg, n;
   const node_t *reader; /* the member reading it, and which input: for messages */
   int input;
 } sp_load_t;
@@ -39,8 +48,8 @@ typedef struct sp_store {
   kprep_t out;          /* dtype, shape and count of the output, for kctx_prepared_output */
 } sp_store_t;
 
-typedef struct scalar_prog {
-  struct scalar_prog *next; /* the plan's list */
+typedef struct small_prog {
+  struct small_prog *next; /* the plan's list */
   const plan_t *plan;
   node_rt_t rt;             /* the program step's kernel state: points here */
   const node_t *first;      /* the first member: the step's node */
@@ -52,9 +61,9 @@ typedef struct scalar_prog {
   int n_code, cap_code;
   sp_store_t *stores;
   int n_stores;
-} scalar_prog_t;
+} small_prog_t;
 
-static void prog_free(scalar_prog_t *sp) {
+static void prog_free(small_prog_t *sp) {
   if (!sp) return;
   mem_free(sp->consts);
   mem_free(sp->loads);
@@ -63,23 +72,23 @@ static void prog_free(scalar_prog_t *sp) {
   mem_free(sp);
 }
 
-void plan_scalar_programs_free(plan_t *p) {
-  for (scalar_prog_t *sp = p->scalar_progs, *next; sp; sp = next) {
+void plan_small_programs_free(plan_t *p) {
+  for (small_prog_t *sp = p->small_progs, *next; sp; sp = next) {
     next = sp->next;
     prog_free(sp);
   }
-  p->scalar_progs = NULL;
+  p->small_progs = NULL;
 }
 
-int plan_scalar_program_count(const plan_t *p) {
+int plan_small_program_count(const plan_t *p) {
   int n = 0;
-  for (const scalar_prog_t *sp = p->scalar_progs; sp; sp = sp->next) n++;
+  for (const small_prog_t *sp = p->small_progs; sp; sp = sp->next) n++;
   return n;
 }
 
 /* ---- running ---- */
 
-static tfm_code load_failed(kctx_t *c, const scalar_prog_t *sp, const sp_load_t *ld,
+static tfm_code load_failed(kctx_t *c, const small_prog_t *sp, const sp_load_t *ld,
                             const tensor_t *t) {
   c->node = ld->reader; /* the executor names the op at fault after c->node */
   if (ld->src < 0 && !t)
@@ -88,14 +97,14 @@ static tfm_code load_failed(kctx_t *c, const scalar_prog_t *sp, const sp_load_t 
                       ld->reader->type, ld->reader->name, sp->plan->vars[~ld->src]->node->name,
                       ld->input);
   return status_set(c->st, TFM_INTERNAL,
-                    "%s '%s': input %d is not the single float32 value the plan was compiled for",
-                    ld->reader->type, ld->reader->name, ld->input);
+                    "%s '%s': input %d is not the float32 value of %d elements the plan was "
+                    "compiled for", ld->reader->type, ld->reader->name, ld->input, (int)ld->n);
 }
 
-static tfm_code scalar_compute(kctx_t *c) {
-  const scalar_prog_t *sp = *c->state;
+static tfm_code small_prog_compute(kctx_t *c) {
+  const small_prog_t *sp = *c->state;
   frame_t *f = c->frame;
-  if (!f) return kctx_error(c, TFM_INTERNAL, "a scalar program runs only inside a session");
+  if (!f) return kctx_error(c, TFM_INTERNAL, "a small program runs only inside a session");
   c->node = sp->first;
   float r[SP_MAX_REGS];
   memcpy(r, sp->consts, sizeof(float) * (size_t)sp->n_consts);
@@ -104,8 +113,9 @@ static tfm_code scalar_compute(kctx_t *c) {
     const tensor_t *t = ld->src >= 0 ? f->values[ld->src]
                                      : atomic_load_explicit(&sp->plan->vars[~ld->src]->value,
                                                             memory_order_acquire);
-    if (!t || t->dtype != TFM_FLOAT || t->num_elements != 1) return load_failed(c, sp, ld, t);
-    r[ld->reg] = *(const float *)t->data;
+    if (!t || t->dtype != TFM_FLOAT || t->num_elements != ld->n) return load_failed(c, sp, ld, t);
+    if (ld->n == 1) r[ld->reg] = *(const float *)t->data;
+    else memcpy(r + ld->reg, t->data, sizeof(float) * ld->n);
   }
   for (const sp_insn_t *in = sp->code, *end = sp->code + sp->n_code; in < end; in++) {
     switch ((sp_op_t)in->op) {
@@ -115,8 +125,9 @@ static tfm_code scalar_compute(kctx_t *c) {
       case SP_DIV: r[in->dst] = r[in->a] / r[in->b]; break;
       case SP_NEG: r[in->dst] = -r[in->a]; break;
       case SP_SQUARE: r[in->dst] = r[in->a] * r[in->a]; break;
-      case SP_UNARY: in->fn.unary(&r[in->a], &r[in->dst], 1); break;
-      case SP_BINARY: in->fn.binary(&r[in->a], &r[in->b], &r[in->dst], 1, 1, 1); break;
+      case SP_UNARY: in->fn.unary(r + in->a, r + in->dst, in->n); break;
+      case SP_BINARY: in->fn.binary(r + in->a, r + in->b, r + in->dst, in->n, in->sa, in->sb); break;
+      case SP_SUM: r[in->dst] = in->fn.sum(r + in->a, in->n); break;
     }
   }
   for (int i = 0; i < sp->n_stores; i++) {
@@ -128,34 +139,54 @@ static tfm_code scalar_compute(kctx_t *c) {
       c->node = so->node;
       return status_code(c->st);
     }
-    *(float *)t->data = r[so->reg];
+    if (so->out.n == 1) *(float *)t->data = r[so->reg];
+    else memcpy(t->data, r + so->reg, sizeof(float) * (size_t)so->out.n);
   }
   return TFM_OK;
 }
 
 /* ---- which steps may be members ---- */
 
-typedef enum member_kind { MK_NONE, MK_UNARY, MK_BINARY, MK_ADD_N, MK_IDENTITY } member_kind_t;
+typedef enum member_kind { MK_NONE, MK_UNARY, MK_BINARY, MK_ADD_N, MK_IDENTITY, MK_SUM } member_kind_t;
 
-static bool one_f32(const output_t *o) {
+/* Elements of a float32 value of fixed shape, small enough for a register; -1 otherwise. */
+static int small_count(const output_t *o) {
   int64_t n;
-  return o->dtype == TFM_FLOAT && shape_is_fully_defined(&o->shape) &&
-         shape_num_elements(&o->shape, &n, NULL) == TFM_OK && n == 1;
+  if (o->dtype != TFM_FLOAT || !shape_is_fully_defined(&o->shape) ||
+      shape_num_elements(&o->shape, &n, NULL) != TFM_OK || n < 1 || n > SP_MAX_VALUE)
+    return -1;
+  return (int)n;
+}
+
+/* An operand of an element-wise op: one value for all elements, or exactly the
+ * output's shape (no other broadcasting). */
+static bool elementwise_operand(const output_t *in, const output_t *out) {
+  int n = small_count(in);
+  return n == 1 || (n > 0 && shape_equal(&in->shape, &out->shape));
 }
 
 static member_kind_t member_kind(const plan_step_t *s) {
   const node_t *n = s->node;
   const op_def_t *d = n->def;
+  const output_t *out = &n->outputs[0];
   /* a step the plan rewrote (fused groups, shapes made constant) runs as it is */
   if (s->ref_op || s->compute != d->compute || n->n_outputs != 1 || s->n_in != n->n_inputs ||
-      s->n_in < 1 || n->outputs[0].is_ref || !one_f32(&n->outputs[0]))
+      s->n_in < 1 || out->is_ref || small_count(out) < 0)
     return MK_NONE;
-  for (int j = 0; j < n->n_inputs; j++)
-    if (!one_f32(n->inputs[j])) return MK_NONE;
+  /* the prepared Sum of every element: the sum loop its prepared kernel calls */
+  if (d->ew_class == EW_NOT && s->prep && s->prep->loop == (void (*)(void))kern_sum_f32_loop() &&
+      s->prep->n == 1 && small_count(n->inputs[0]) == s->prep->arg[0] && strcmp(n->type, "Sum") == 0)
+    return MK_SUM;
+  bool same = n->n_inputs > 0;
+  for (int j = 0; j < n->n_inputs; j++) {
+    if (!elementwise_operand(n->inputs[j], out)) return MK_NONE;
+    same &= shape_equal(&n->inputs[j]->shape, &out->shape);
+  }
   if (d->ew_class == EW_IS_UNARY && n->n_inputs == 1)
-    return kern_unary_loop((ew_unary_t)d->ew_code, TFM_FLOAT) ? MK_UNARY : MK_NONE;
+    return same && kern_unary_loop((ew_unary_t)d->ew_code, TFM_FLOAT) ? MK_UNARY : MK_NONE;
   if (d->ew_class == EW_IS_BINARY && n->n_inputs == 2)
     return kern_binary_loop((ew_binary_t)d->ew_code, TFM_FLOAT) ? MK_BINARY : MK_NONE;
+  if (!same) return MK_NONE;
   if (strcmp(n->type, "AddN") == 0) return MK_ADD_N;
   if (n->n_inputs == 1 && (strcmp(n->type, "Identity") == 0 || strcmp(n->type, "StopGradient") == 0 ||
                            strcmp(n->type, "Snapshot") == 0))
@@ -175,7 +206,7 @@ typedef struct builder {
   int *const_of_slot;      /* index into p->const_value; -1 */
   int *reads;              /* per slot: step inputs and fetches reading it */
   /* the open program */
-  scalar_prog_t *sp;
+  small_prog_t *sp;
   int gen;                 /* stamps below are valid when equal to gen */
   int *member_gen;         /* per step: a member of the open program */
   int *skipped_gen;        /* per step: passed over while it was open */
@@ -203,7 +234,7 @@ static bool grow(void **arr, int *cap, int need, size_t size) {
   return true;
 }
 
-static bool emit(scalar_prog_t *sp, sp_insn_t in) {
+static bool emit(small_prog_t *sp, sp_insn_t in) {
   if (!grow((void **)&sp->code, &sp->cap_code, sp->n_code + 1, sizeof *sp->code)) return false;
   sp->code[sp->n_code++] = in;
   return true;
@@ -214,28 +245,33 @@ static bool emit(scalar_prog_t *sp, sp_insn_t in) {
  * come first, set by one copy at the start of a run. */
 #define CONST_BANK 0x8000
 
-static int new_reg(builder_t *b) {
-  return b->sp->n_regs++;
+static int new_reg(builder_t *b, int count) {
+  int reg = b->sp->n_regs;
+  b->sp->n_regs += count;
+  return reg;
 }
 
 /* The register holding input j of step k, loading it if needed; -1 when out of memory. */
 static int input_reg(builder_t *b, int k, int j) {
   const plan_step_t *s = &b->p->steps[k];
-  scalar_prog_t *sp = b->sp;
+  small_prog_t *sp = b->sp;
   int src = s->in_src[j];
   if (src >= 0 && b->reg_gen[src] == b->gen) return b->reg_of[src];
   if (src < 0 && b->var_gen[~src] == b->gen) return b->var_reg[~src];
-  int reg;
-  if (src >= 0 && b->const_of_slot[src] >= 0) {
-    if (!grow((void **)&sp->consts, &b->cap_consts, sp->n_consts + 1, sizeof *sp->consts)) return -1;
+  int reg, count = small_count(s->node->inputs[j]);
+  if (src >= 0 && b->const_of_slot[src] >= 0 &&
+      b->p->const_value[b->const_of_slot[src]]->num_elements == count) {
+    if (!grow((void **)&sp->consts, &b->cap_consts, sp->n_consts + count, sizeof *sp->consts))
+      return -1;
     const tensor_t *t = b->p->const_value[b->const_of_slot[src]];
-    sp->consts[sp->n_consts] = *(const float *)t->data;
-    reg = CONST_BANK | sp->n_consts++;
+    memcpy(sp->consts + sp->n_consts, t->data, sizeof(float) * (size_t)count);
+    reg = CONST_BANK | sp->n_consts;
+    sp->n_consts += count;
   } else {
     if (!grow((void **)&sp->loads, &sp->cap_loads, sp->n_loads + 1, sizeof *sp->loads)) return -1;
-    reg = new_reg(b);
-    sp->loads[sp->n_loads++] =
-        (sp_load_t){.src = src, .reg = (uint16_t)reg, .reader = s->node, .input = j};
+    reg = new_reg(b, count);
+    sp->loads[sp->n_loads++] = (sp_load_t){.src = src, .reg = (uint16_t)reg, .n = (uint16_t)count,
+                                           .reader = s->node, .input = j};
   }
   if (src >= 0) {
     b->reg_gen[src] = b->gen;
@@ -247,8 +283,14 @@ static int input_reg(builder_t *b, int k, int j) {
   return reg;
 }
 
-/* Registers step k would add to the open program, at most. */
-static int regs_needed(const builder_t *b, int k) { return 1 + b->p->steps[k].n_in; }
+/* Register floats step k would add to the open program, at most (AddN makes
+ * one value per addition). */
+static int regs_needed(const builder_t *b, int k) {
+  const node_t *n = b->p->steps[k].node;
+  int total = small_count(&n->outputs[0]) * (n->n_inputs > 1 ? n->n_inputs : 1);
+  for (int j = 0; j < n->n_inputs; j++) total += small_count(n->inputs[j]);
+  return total;
+}
 
 /* May step k (a possible member) join the open program, which runs before the
  * steps passed over since it began? */
@@ -273,72 +315,95 @@ static bool may_join(const builder_t *b, int k) {
   return true;
 }
 
+static sp_insn_t insn(sp_op_t op, int n, int dst, int a, int b) {
+  return (sp_insn_t){.op = (uint8_t)op, .n = (uint16_t)n, .dst = (uint16_t)dst, .a = (uint16_t)a,
+                     .b = (uint16_t)b, .sa = 1, .sb = 1};
+}
+
+/* Emits out = op(in...) for member k of kind MK_UNARY / MK_BINARY; returns out's
+ * register, -1 when out of memory. One-element arithmetic runs inline; the rest
+ * through the kernels' loops, which give the kernels' results by construction. */
+static int emit_elementwise(builder_t *b, int k) {
+  const plan_step_t *s = &b->p->steps[k];
+  const node_t *node = s->node;
+  int n = small_count(&node->outputs[0]);
+  int a = input_reg(b, k, 0);
+  if (a == -1) return -1;
+  if (b->kind[k] == MK_UNARY) {
+    ew_unary_t code = (ew_unary_t)node->def->ew_code;
+    if (code == EW_IDENTITY) return a;
+    int out = new_reg(b, n);
+    sp_insn_t in = insn(SP_UNARY, n, out, a, 0);
+    if (n == 1 && code == EW_NEG) in.op = SP_NEG;
+    else if (n == 1 && code == EW_SQUARE) in.op = SP_SQUARE;
+    else in.fn.unary = kern_unary_loop(code, TFM_FLOAT);
+    return emit(b->sp, in) ? out : -1;
+  }
+  int c = input_reg(b, k, 1);
+  if (c == -1) return -1;
+  ew_binary_t code = (ew_binary_t)node->def->ew_code;
+  int out = new_reg(b, n);
+  sp_insn_t in = insn(SP_BINARY, n, out, a, c);
+  in.sa = small_count(node->inputs[0]) == n;
+  in.sb = small_count(node->inputs[1]) == n;
+  in.fn.binary = kern_binary_loop(code, TFM_FLOAT);
+  if (n == 1) {
+    switch (code) {
+      case EW_ADD: in.op = SP_ADD; break;
+      case EW_SUB: in.op = SP_SUB; break;
+      case EW_MUL: in.op = SP_MUL; break;
+      case EW_DIV: in.op = SP_DIV; break;
+      default: break;
+    }
+  }
+  return emit(b->sp, in) ? out : -1;
+}
+
 /* Adds step k to the open program. False when out of memory. */
 static bool add_member(builder_t *b, int k) {
   const plan_step_t *s = &b->p->steps[k];
-  scalar_prog_t *sp = b->sp;
-  int in[2] = {-1, -1};
-  int out;
+  int out = -1;
   b->member_gen[k] = b->gen;
   b->members[b->n_members++] = k;
   for (int j = 0; j < s->n_in; j++)
     if (s->in_src[j] >= 0) b->member_reads[s->in_src[j]]++;
+  int n = small_count(&s->node->outputs[0]);
   switch (b->kind[k]) {
     case MK_IDENTITY: /* the same register */
-      if ((out = input_reg(b, k, 0)) == -1) return false;
+      out = input_reg(b, k, 0);
       break;
     case MK_ADD_N: /* in input order, as kern_add_n adds */
-      if ((out = input_reg(b, k, 0)) == -1) return false;
-      for (int j = 1; j < s->n_in; j++) {
+      out = input_reg(b, k, 0);
+      for (int j = 1; j < s->n_in && out != -1; j++) {
         int x = input_reg(b, k, j);
         if (x == -1) return false;
-        int dst = new_reg(b);
-        if (!emit(sp, (sp_insn_t){.op = SP_ADD, .dst = (uint16_t)dst, .a = (uint16_t)out,
-                                  .b = (uint16_t)x}))
-          return false;
-        out = dst;
+        int dst = new_reg(b, n);
+        sp_insn_t in = insn(n == 1 ? SP_ADD : SP_BINARY, n, dst, out, x);
+        in.fn.binary = kern_binary_loop(EW_ADD, TFM_FLOAT);
+        out = emit(b->sp, in) ? dst : -1;
       }
       break;
-    case MK_UNARY: {
-      ew_unary_t code = (ew_unary_t)s->node->def->ew_code;
-      if ((in[0] = input_reg(b, k, 0)) == -1) return false;
-      if (code == EW_IDENTITY) {
-        out = in[0];
-        break;
-      }
-      out = new_reg(b);
-      sp_insn_t insn = {.op = SP_UNARY, .dst = (uint16_t)out, .a = (uint16_t)in[0]};
-      if (code == EW_NEG) insn.op = SP_NEG;
-      else if (code == EW_SQUARE) insn.op = SP_SQUARE;
-      else insn.fn.unary = kern_unary_loop(code, TFM_FLOAT);
-      if (!emit(sp, insn)) return false;
+    case MK_SUM: {
+      int x = input_reg(b, k, 0);
+      if (x == -1) return false;
+      out = new_reg(b, 1);
+      sp_insn_t in = insn(SP_SUM, small_count(s->node->inputs[0]), out, x, 0);
+      in.fn.sum = kern_sum_f32_loop();
+      if (!emit(b->sp, in)) return false;
       break;
     }
-    case MK_BINARY: {
-      ew_binary_t code = (ew_binary_t)s->node->def->ew_code;
-      if ((in[0] = input_reg(b, k, 0)) == -1 || (in[1] = input_reg(b, k, 1)) == -1) return false;
-      out = new_reg(b);
-      sp_insn_t insn = {.op = SP_BINARY, .dst = (uint16_t)out, .a = (uint16_t)in[0],
-                        .b = (uint16_t)in[1]};
-      switch (code) {
-        case EW_ADD: insn.op = SP_ADD; break;
-        case EW_SUB: insn.op = SP_SUB; break;
-        case EW_MUL: insn.op = SP_MUL; break;
-        case EW_DIV: insn.op = SP_DIV; break;
-        default: insn.fn.binary = kern_binary_loop(code, TFM_FLOAT); break;
-      }
-      if (!emit(sp, insn)) return false;
-      break;
-    }
+    case MK_UNARY:
+    case MK_BINARY: out = emit_elementwise(b, k); break;
     default: return false;
   }
+  if (out == -1) return false;
   b->reg_gen[s->out_base] = b->gen;
   b->reg_of[s->out_base] = out;
   return true;
 }
 
-static void program_step(scalar_prog_t *sp, plan_step_t *step) {
-  *step = (plan_step_t){.compute = scalar_compute, .node = sp->first, .rt = &sp->rt,
+static void program_step(small_prog_t *sp, plan_step_t *step) {
+  *step = (plan_step_t){.compute = small_prog_compute, .node = sp->first, .rt = &sp->rt,
                         .in_src = NULL, .n_in = 0, .n_out = 0, .direct = true};
 }
 
@@ -350,7 +415,7 @@ static int renumber(int reg, int n_consts) {
  * the values read outside become stores, registers are renumbered, and the
  * program takes its place in the new step list. False when out of memory. */
 static bool finish(builder_t *b) {
-  scalar_prog_t *sp = b->sp;
+  small_prog_t *sp = b->sp;
   if (!sp) return true;
   b->sp = NULL;
   if (b->n_members < 2) {
@@ -375,7 +440,7 @@ static bool finish(builder_t *b) {
     const output_t *o = &s->node->outputs[0];
     sp->stores[sp->n_stores++] = (sp_store_t){
         .slot = slot, .reg = (uint16_t)renumber(b->reg_of[slot], sp->n_consts), .node = s->node,
-        .out = {.dtype = TFM_FLOAT, .shape = o->shape, .n = 1}};
+        .out = {.dtype = TFM_FLOAT, .shape = o->shape, .n = small_count(o)}};
   }
   for (int i = 0; i < b->n_members; i++) b->member_reads[b->p->steps[b->members[i]].out_base] = 0;
   for (int i = 0; i < b->n_members; i++) {
@@ -391,15 +456,15 @@ static bool finish(builder_t *b) {
     in->b = (uint16_t)renumber(in->b, sp->n_consts);
   }
   sp->n_regs += sp->n_consts;
-  sp->next = b->p->scalar_progs;
-  b->p->scalar_progs = sp;
+  sp->next = b->p->small_progs;
+  b->p->small_progs = sp;
   program_step(sp, &b->out[b->reserved]);
   return true;
 }
 
 /* Opens a program at step k (a possible member). False when out of memory. */
 static bool start(builder_t *b, int k) {
-  scalar_prog_t *sp = mem_calloc(1, sizeof *sp);
+  small_prog_t *sp = mem_calloc(1, sizeof *sp);
   if (!sp) return false;
   sp->plan = b->p;
   sp->rt.node = b->p->steps[k].node;
@@ -463,7 +528,8 @@ static bool builder_init(builder_t *b, plan_t *p) {
   for (int i = 0; i <= b->n_nodes; i++) b->step_of_node[i] = -1;
   for (int i = 0; i < p->n_consts; i++) {
     const tensor_t *t = p->const_value[i];
-    if (t && t->dtype == TFM_FLOAT && t->num_elements == 1) b->const_of_slot[p->const_slot[i]] = i;
+    if (t && t->dtype == TFM_FLOAT && t->num_elements >= 1 && t->num_elements <= SP_MAX_VALUE)
+      b->const_of_slot[p->const_slot[i]] = i;
   }
   for (int k = 0; k < n; k++) {
     const plan_step_t *s = &p->steps[k];
@@ -479,7 +545,7 @@ static bool builder_init(builder_t *b, plan_t *p) {
   return true;
 }
 
-tfm_code plan_scalar_programs(plan_t *p, tfm_status *st) {
+tfm_code plan_small_programs(plan_t *p, tfm_status *st) {
   if (!fuse_enabled() || p->n_steps < 2 || p->deadness || !p->prepared) return TFM_OK;
   builder_t b = {.st = st};
   bool ok = builder_init(&b, p);
@@ -499,7 +565,7 @@ tfm_code plan_scalar_programs(plan_t *p, tfm_status *st) {
     }
   }
   ok = ok && finish(&b);
-  if (ok && p->scalar_progs) {
+  if (ok && p->small_progs) {
     mem_free(p->steps);
     p->steps = b.out;
     p->n_steps = b.n_out;
