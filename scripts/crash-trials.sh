@@ -2,7 +2,8 @@
 # Kill-during-save trials at full count: scripts/crash-trials.sh [TRIALS] [BUILD_DIR]
 # (default 500 in ./build). Each trial SIGKILLs a process that is saving checkpoints
 # in a loop at a random moment, then checks that latest_checkpoint restores and
-# verifies (tests/test_crash_safety.c; the meson test runs 12).
+# verifies, and that later saves sweep the temporaries killed saves left
+# (tests/test_crash_safety.c; the meson test runs 12).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trials=${1:-500}

@@ -1307,6 +1307,8 @@ START_TEST(test_saver_def_of_sharded_savedmodel_restores_and_saves) {
 }
 END_TEST
 
+TCase *saver_sweep_tcase(void); /* test_saver_sweep.c */
+
 Suite *saver_suite(void);
 Suite *saver_suite(void) {
   Suite *s = suite_create("saver");
@@ -1333,6 +1335,7 @@ Suite *saver_suite(void) {
   tcase_add_test(tc, test_saver_def_of_houseprices_meta_restores_and_saves);
   tcase_add_test(tc, test_saver_def_of_sharded_savedmodel_restores_and_saves);
   suite_add_tcase(s, tc);
+  suite_add_tcase(s, saver_sweep_tcase());
   return s;
 }
 

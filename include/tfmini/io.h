@@ -65,7 +65,10 @@ TFM_API void tfm_saver_delete(tfm_saver *saver);
  * file lists, so a resumed run keeps counting max_to_keep across processes.
  * Atomic: files are written under temporary names, fsync'ed and renamed; a failed
  * or interrupted save leaves the previous checkpoints and `checkpoint` file as
- * they were (a failed .meta removes the new bundle). The path written is copied
+ * they were (a failed .meta removes the new bundle). A save first removes the
+ * temporaries that killed saves left in the directory, "<file>.tmpXXXXXX" of the
+ * `checkpoint` file and of PREFIX[-any step]'s files, once an hour old and not
+ * locked by a live writer (docs/checkpoints.md); it never fails for them. The path written is copied
  * into path_out (cap bytes) when not NULL ("" on error).
  * Errors: INVALID_ARGUMENT (NULL argument, a session of another graph, path_out
  * too small), NOT_FOUND (the prefix's directory does not exist), FAILED_PRECONDITION
@@ -112,7 +115,8 @@ TFM_API void tfm_checkpoint_timer_delete(tfm_checkpoint_timer *timer);
 
 /* ---- meta graphs ---- */
 /* tf.train.export_meta_graph(filename): graph_def (with _output_shapes), saver_def
- * (of `saver`, may be NULL), collection_def, meta_info_def. Written atomically.
+ * (of `saver`, may be NULL), collection_def, meta_info_def. Written atomically,
+ * after removing the stale temporaries of the same file (as tfm_saver_save).
  * Errors: INVALID_ARGUMENT (a graph that cannot be encoded, naming the op), I/O
  * errors naming the file (NOT_FOUND for a missing directory, INTERNAL otherwise). */
 TFM_API tfm_code tfm_export_meta_graph(tfm_graph *g, tfm_saver *saver, const char *path, tfm_status *status);
@@ -145,7 +149,8 @@ TFM_API tfm_buffer *tfm_graph_to_graph_def(tfm_graph *g, int as_text, tfm_status
  * TF's .meta files and event files have. Errors: as tfm_graph_to_graph_def. */
 TFM_API tfm_buffer *tfm_graph_to_graph_def_ex(tfm_graph *g, int as_text, int add_shapes, tfm_status *status);
 /* tf.train.write_graph(graph, dir, name, as_text): writes dir/name atomically
- * (dir "" = name alone). Errors: those of tfm_graph_to_graph_def, I/O errors
+ * (dir "" = name alone), after removing the stale temporaries of the same file (as
+ * tfm_saver_save). Errors: those of tfm_graph_to_graph_def, I/O errors
  * naming the file. */
 TFM_API tfm_code tfm_write_graph(tfm_graph *g, const char *dir, const char *name, int as_text, tfm_status *status);
 /* tf.import_graph_def from a file (.pb binary or .pbtxt text, told apart by content),

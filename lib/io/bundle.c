@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,33 @@ char *bundle_index_path(const char *prefix) { return path_printf("%s.index", pre
 
 char *bundle_data_path(const char *prefix, int shard, int num_shards) {
   return path_printf("%s.data-%05d-of-%05d", prefix, shard, num_shards);
+}
+
+static bool all_digits(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] < '0' || s[i] > '9') return false;
+  return true;
+}
+
+bool bundle_file_suffix(const char *rest, size_t len) {
+  if (len == 6 && memcmp(rest, ".index", 6) == 0) return true;
+  /* ".data-" 5 "-of-" 5: shard counts are at most 99999 (bundle_merge), so
+   * %05d always prints exactly 5 digits. */
+  return len == 20 && memcmp(rest, ".data-", 6) == 0 && all_digits(rest + 6, 5) &&
+         memcmp(rest + 11, "-of-", 4) == 0 && all_digits(rest + 15, 5);
+}
+
+static bool prefix_owns(const char *owner, size_t len, const void *arg) {
+  const char *base = arg;
+  size_t bl = strlen(base);
+  return len > bl && memcmp(owner, base, bl) == 0 && bundle_file_suffix(owner + bl, len - bl);
+}
+
+int bundle_sweep_stale_tmps(const char *prefix) {
+  char dir[PATH_MAX];
+  if (!file_dir_of(prefix, dir, sizeof dir)) return 0;
+  const char *slash = strrchr(prefix, '/');
+  return file_sweep_stale_tmps(dir, prefix_owns, slash ? slash + 1 : prefix);
 }
 
 /* ===================================================================== writer */
@@ -266,7 +294,7 @@ tfm_code bundle_writer_finish(bundle_writer_t *w, tfm_status *st) {
       return status_set(st, TFM_INVALID_ARGUMENT, "checkpoint '%s': tensor '%s' added twice",
                         w->prefix, w->entries[i].key);
     }
-  file_tmp_t index = {NULL, NULL, -1};
+  file_tmp_t index = FILE_TMP_INIT;
   bool index_open = false;
   char *index_path = bundle_index_path(w->prefix);
   table_builder_t *tb = table_builder_new(0, st);

@@ -20,6 +20,13 @@
 /* "P.index" / "P.data-SSSSS-of-NNNNN" into a new mem_alloc'ed string (NULL on OOM). */
 char *bundle_index_path(const char *prefix);
 char *bundle_data_path(const char *prefix, int shard, int num_shards);
+/* Whether `rest` (len bytes) is what follows a prefix in a bundle file's name:
+ * ".index" or ".data-SSSSS-of-NNNNN" (5 digits each, as bundle_data_path writes). */
+bool bundle_file_suffix(const char *rest, size_t len);
+/* Removes the stale temporaries of this prefix's own files ("P.index.tmpXXXXXX",
+ * "P.data-SSSSS-of-NNNNN.tmpXXXXXX"; rules in io/file.h), as the SaveV2 op does
+ * before writing. Never fails; returns how many were removed. */
+int bundle_sweep_stale_tmps(const char *prefix);
 
 /* ---- writer ---- */
 typedef struct bundle_writer bundle_writer_t;

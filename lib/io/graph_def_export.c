@@ -314,6 +314,7 @@ TFM_API tfm_code tfm_write_graph(tfm_graph *g, const char *dir, const char *name
                       !dir ? "dir" : "name", !dir || !name ? "NULL" : "empty");
   char *path = *dir ? graph_def_prefixed(dir, name) : mem_strdup(name);
   if (!path) return status_set(status, TFM_RESOURCE_EXHAUSTED, "tfm_write_graph: out of memory");
+  file_sweep_stale_tmps_of(path); /* what a killed earlier write of this file left */
   bytebuf_t b = BYTEBUF_INIT;
   if (graph_def_bytes(graph_or_default(g), as_text != 0, false, &b, status) == TFM_OK &&
       file_write_atomic(path, b.data, b.len, status) == TFM_OK)

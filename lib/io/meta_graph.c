@@ -215,6 +215,7 @@ tfm_code meta_graph_encode(graph_t *g, tfm_saver *saver, const char *const *tags
 TFM_API tfm_code tfm_export_meta_graph(tfm_graph *g, tfm_saver *saver, const char *path, tfm_status *status) {
   if (!path || !*path) return status_set(status, TFM_INVALID_ARGUMENT, "tfm_export_meta_graph: path is %s",
                                          path ? "empty" : "NULL");
+  file_sweep_stale_tmps_of(path); /* what a killed earlier export of this file left */
   bytebuf_t b = BYTEBUF_INIT;
   if (meta_graph_encode(graph_or_default(g), saver, NULL, 0, &b, status) == TFM_OK &&
       file_write_atomic(path, b.data, b.len, status) == TFM_OK)

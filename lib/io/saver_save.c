@@ -5,7 +5,9 @@
  * Crash safety: every file is written under a temporary name, synced and renamed
  * (bundle.c, file.c); the `checkpoint` file is replaced only once the new
  * checkpoint is complete, and old checkpoints are deleted only after that, so at
- * any instant the `checkpoint` file names complete checkpoints. */
+ * any instant the `checkpoint` file names complete checkpoints. A save killed
+ * before its renames leaves temporaries behind: each save first sweeps the stale
+ * ones of the files this saver writes (rules in io/file.h). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "core/mem.h"
 #include "io/bundle.h"
 #include "io/checkpoint_state.h"
+#include "io/file.h"
 #include "io/saver_impl.h"
 #include "runtime/session.h"
 
@@ -71,6 +74,26 @@ static tfm_code copy_out(const char *path, char *buf, size_t cap, tfm_status *st
   }
   memcpy(buf, path, n + 1);
   return TFM_OK;
+}
+
+/* ---- stale temporaries ---- */
+
+/* The files a save with prefix base name `arg` writes in its directory: the
+ * `checkpoint` file and "<base>[-STEP]" + ".index" / ".data-SSSSS-of-NNNNN" /
+ * ".meta", STEP being any global step (a killed save had another step). */
+static bool saver_owns(const char *owner, size_t len, const void *arg) {
+  const char *base = arg;
+  size_t bl = strlen(base), ck = strlen(CHECKPOINT_STATE_FILE);
+  if (len == ck && memcmp(owner, CHECKPOINT_STATE_FILE, ck) == 0) return true;
+  if (len <= bl || memcmp(owner, base, bl) != 0) return false;
+  size_t i = bl;
+  if (owner[i] == '-') { /* "-%lld" of a step >= 0 */
+    size_t digits = 0;
+    while (i + 1 + digits < len && owner[i + 1 + digits] >= '0' && owner[i + 1 + digits] <= '9') digits++;
+    if (digits == 0 || digits > 19) return false;
+    i += 1 + digits;
+  }
+  return (len - i == 5 && memcmp(owner + i, ".meta", 5) == 0) || bundle_file_suffix(owner + i, len - i);
 }
 
 /* ---- the bundle ---- */
@@ -250,6 +273,8 @@ TFM_API tfm_code tfm_saver_save(tfm_saver *s, tfm_session *sess, const char *pre
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
     code = status_set(st, TFM_NOT_FOUND, "cannot save '%s': directory '%s' does not exist", path, dir);
   pthread_mutex_lock(&s->lock);
+  /* Before writing: on a full disk, what killed saves left may be what is missing. */
+  if (code == TFM_OK) file_sweep_stale_tmps(dir, saver_owns, base_of(prefix));
   if (code == TFM_OK) code = s->by_ops ? run_save_op(s, sess, path, st) : write_bundle(s, sess, path, st);
   if (code == TFM_OK && write_meta_graph) {
     if (!(meta = str_printf2("%s%s", path, ".meta"))) code = status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory");

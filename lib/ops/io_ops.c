@@ -127,6 +127,7 @@ static tfm_code save_compute(kctx_t *c) {
   const tstring_t *names;
   if (!prefix || names_and_slices(c, c->n_in - 3, &names) != TFM_OK) return status_code(c->st);
   if (make_parent_dirs(c, prefix) != TFM_OK) return status_code(c->st);
+  bundle_sweep_stale_tmps(prefix); /* what a killed earlier save of this prefix left */
   bundle_writer_t *w = bundle_writer_new(prefix, c->st);
   if (!w) return kctx_error(c, status_code(c->st), "%s", tfm_status_message(c->st));
   tfm_code code = TFM_OK;
