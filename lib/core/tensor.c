@@ -63,6 +63,14 @@ tensor_t *tensor_new(tfm_dtype dtype, const shape_t *shape, tfm_status *st) {
   return t;
 }
 
+tensor_t *tensor_over(tfm_dtype dtype, const shape_t *shape, void *data, tfm_status *st) {
+  tensor_t *t = tensor_header(dtype, shape, st);
+  if (!t) return NULL;
+  t->data = data;
+  t->borrowed = true;
+  return t;
+}
+
 tensor_t *tensor_new_zeros(tfm_dtype dtype, const shape_t *shape, tfm_status *st) {
   tensor_t *t = tensor_new(dtype, shape, st);
   if (t) memset(t->data, 0, t->nbytes);

@@ -24,6 +24,8 @@ struct tfm_tensor {
    * hint that lets a run drop other slots' references to it, so the next run
    * can reuse the buffer. Never needed for correctness (refs is). */
   void *owner;
+  bool in_arena;           /* data lies in a plan frame's arena (runtime/memplan.h):
+                              never handed to a caller, who gets a copy */
 };
 
 typedef struct tfm_tensor tensor_t;
@@ -31,6 +33,9 @@ typedef struct tfm_tensor tensor_t;
 /* New tensor with uninitialised data (strings: zeroed). Caller owns one reference.
  * INVALID_ARGUMENT (dtype, shape, overflow) or RESOURCE_EXHAUSTED. */
 tensor_t *tensor_new(tfm_dtype dtype, const shape_t *shape, tfm_status *st);
+/* A tensor over `data`, which the caller keeps alive longer than the tensor
+ * (borrowed, nothing to free). Errors: those of tensor_new. */
+tensor_t *tensor_over(tfm_dtype dtype, const shape_t *shape, void *data, tfm_status *st);
 /* Same, zero-filled. */
 tensor_t *tensor_new_zeros(tfm_dtype dtype, const shape_t *shape, tfm_status *st);
 /* Scalar constructors (for ops and tests). */

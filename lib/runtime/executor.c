@@ -9,6 +9,7 @@
 
 #include "core/mem.h"
 #include "runtime/fuse.h"
+#include "runtime/memplan.h"
 #include "runtime/small_prog.h"
 
 /* ---- the kernel context ---- */
@@ -31,7 +32,26 @@ static void note_alias(kctx_t *c, tensor_t **slot) {
   }
 }
 
+/* The slot index of &c->out[i] in the run's frame; -1 when it is not one. */
+static int frame_slot(const kctx_t *c, int i) {
+  const frame_t *f = c->frame;
+  uintptr_t at = (uintptr_t)(c->out + i), base = (uintptr_t)f->values;
+  if (at < base || at >= base + sizeof(tensor_t *) * (size_t)f->memplan->n_slots) return -1;
+  return (int)((at - base) / sizeof(tensor_t *));
+}
+
 tensor_t *kctx_alloc_output(kctx_t *c, int i, tfm_dtype dtype, const shape_t *shape) {
+  if (c->frame && c->frame->planned) {
+    tensor_t *pt = memplan_take(c->frame->memplan, c->frame, frame_slot(c, i), dtype, shape);
+    if (pt) {
+      if (c->out[i] != pt) {
+        tensor_t *old = c->out[i];
+        c->out[i] = tensor_ref(pt);
+        tensor_unref(old);
+      }
+      return pt;
+    }
+  }
   tensor_t *t = c->out[i];
   if (t) {
     /* Reuse last run's buffer when the slot alone holds it (a caller who fetched
@@ -117,6 +137,7 @@ static void frame_free(const plan_t *p, frame_t *f) {
   if (!f) return;
   if (f->values)
     for (int i = p->n_feeds; i < p->n_slots; i++) tensor_unref(f->values[i]);
+  if (f->memplan) memplan_frame_free(f->memplan, f);
   mem_free(f->values);
   mem_free(f->in);
   mem_free(f->ctx);
@@ -137,6 +158,13 @@ static frame_t *frame_new(plan_t *p) {
   if (!f->values || !f->in || !f->ctx || !f->aliases || (p->deadness && !f->dead_steps)) {
     frame_free(p, f);
     return NULL;
+  }
+  if (p->memplan) {
+    f->memplan = p->memplan;
+    if (!memplan_frame_init(p->memplan, f)) {
+      frame_free(p, f);
+      return NULL;
+    }
   }
   for (int i = 0; i < p->n_consts; i++) f->values[p->const_slot[i]] = tensor_ref(p->const_value[i]);
   for (int k = 0; k < p->n_steps; k++) {
@@ -178,6 +206,7 @@ void plan_free(plan_t *p) {
   pthread_mutex_destroy(&p->frames_lock);
   plan_fuse_free(p);
   plan_small_programs_free(p);
+  memplan_free(p->memplan);
   mem_free(p->feeds);
   mem_free(p->fetches);
   mem_free(p->targets);
@@ -355,7 +384,8 @@ static tfm_code collect_fetches(plan_t *p, frame_t *f, tensor_t **out) {
                           "Attempting to use uninitialized value %s (fetched)",
                           p->vars[~src]->node->name);
     }
-    if (src < 0 || p->fetch_copy[i] || (p->n_vars && aliases_variable(p, t))) {
+    const tensor_t *base = tensor_view_base(t) ? tensor_view_base(t) : t;
+    if (src < 0 || p->fetch_copy[i] || base->in_arena || (p->n_vars && aliases_variable(p, t))) {
       out[i] = tensor_copy(t, &f->st);
       if (!out[i]) return f->st.code;
     } else {

@@ -7,6 +7,7 @@
 
 #include "core/mem.h"
 #include "runtime/fuse.h"
+#include "runtime/memplan.h"
 #include "runtime/small_prog.h"
 #include "runtime/prepare.h"
 
@@ -300,8 +301,20 @@ static tfm_code compile(compiler_t *c, output_t *const *feeds, output_t *const *
    * unprepared plan, the fallback for when they are not, runs op by op; so do plans
    * with a Switch (prepare.h), whose steps track deadness. */
   if (!p->prepared || p->deadness) return TFM_OK;
-  if (plan_fuse(p, c->st) != TFM_OK) return c->st->code;
-  return plan_small_programs(p, c->st);
+  /* the graph output each slot holds, for memory planning (before fusion adds slots) */
+  int n_values = p->n_slots;
+  const output_t **slot_value = mem_calloc((size_t)n_values + 1, sizeof *slot_value);
+  if (!slot_value) return status_set(c->st, TFM_RESOURCE_EXHAUSTED, "out of memory compiling a plan");
+  for (int k = 0; k < c->n_order; k++) {
+    node_t *n = c->order[k];
+    for (int i = 0; c->out_base[n->id] >= 0 && i < n->n_outputs; i++)
+      slot_value[c->out_base[n->id] + i] = &n->outputs[i];
+  }
+  tfm_code code = plan_fuse(p, c->st);
+  if (code == TFM_OK) code = plan_small_programs(p, c->st);
+  if (code == TFM_OK) code = plan_memory(p, slot_value, n_values, c->st);
+  mem_free(slot_value);
+  return code;
 }
 
 static plan_t *compile_plan(session_t *s, output_t *const *feeds, int n_feeds,

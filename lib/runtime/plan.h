@@ -44,6 +44,9 @@ typedef struct frame {
   bool aliases_overflow;   /* more notes than room: walk every slot instead */
   bool *dead_steps;        /* with deadness: which steps were skipped this run */
   tfm_status st;           /* where kernels report */
+  const struct memplan *memplan; /* the plan's, or NULL (runtime/memplan.h) */
+  tensor_t **planned;      /* per slot: its tensor over the arena, or NULL */
+  void *arena;
 } frame_t;
 
 struct plan {
@@ -64,7 +67,8 @@ struct plan {
   int n_vars;
   int n_slots, n_in_total;
   struct fuse_group *fused; /* groups of steps run as one (runtime/fuse.h) */
-  struct small_prog *small_progs; /* runs of one-element steps (runtime/small_prog.h) */
+  struct small_prog *small_progs; /* runs of small steps (runtime/small_prog.h) */
+  struct memplan *memplan;  /* where values live in a frame's arena (runtime/memplan.h) */
   /* tf.cond: the plan holds a Switch, so values may be dead (see kctx_set_dead) */
   bool deadness;
   int *ctl_srcs;           /* the steps' ctl_steps */

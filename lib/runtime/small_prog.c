@@ -61,6 +61,8 @@ typedef struct small_prog {
   int n_code, cap_code;
   sp_store_t *stores;
   int n_stores;
+  int *read_slots, n_read_slots; /* the slots loaded and stored, for memory planning */
+  int *write_slots;
 } small_prog_t;
 
 static void prog_free(small_prog_t *sp) {
@@ -69,6 +71,8 @@ static void prog_free(small_prog_t *sp) {
   mem_free(sp->loads);
   mem_free(sp->code);
   mem_free(sp->stores);
+  mem_free(sp->read_slots);
+  mem_free(sp->write_slots);
   mem_free(sp);
 }
 
@@ -84,6 +88,19 @@ int plan_small_program_count(const plan_t *p) {
   int n = 0;
   for (const small_prog_t *sp = p->small_progs; sp; sp = sp->next) n++;
   return n;
+}
+
+static tfm_code small_prog_compute(kctx_t *c);
+
+bool small_prog_slots(const plan_step_t *s, const int **reads, int *n_reads, const int **writes,
+                      int *n_writes) {
+  if (s->compute != small_prog_compute) return false;
+  const small_prog_t *sp = s->rt->state;
+  *reads = sp->read_slots;
+  *n_reads = sp->n_read_slots;
+  *writes = sp->write_slots;
+  *n_writes = sp->n_stores;
+  return true;
 }
 
 /* ---- running ---- */
@@ -107,7 +124,7 @@ static tfm_code small_prog_compute(kctx_t *c) {
   if (!f) return kctx_error(c, TFM_INTERNAL, "a small program runs only inside a session");
   c->node = sp->first;
   float r[SP_MAX_REGS];
-  memcpy(r, sp->consts, sizeof(float) * (size_t)sp->n_consts);
+  if (sp->n_consts) memcpy(r, sp->consts, sizeof(float) * (size_t)sp->n_consts);
   for (int i = 0; i < sp->n_loads; i++) {
     const sp_load_t *ld = &sp->loads[i];
     const tensor_t *t = ld->src >= 0 ? f->values[ld->src]
@@ -448,6 +465,15 @@ static bool finish(builder_t *b) {
     for (int j = 0; j < s->n_in; j++)
       if (s->in_src[j] >= 0) b->member_reads[s->in_src[j]] = 0;
   }
+  sp->read_slots = mem_calloc((size_t)sp->n_loads + 1, sizeof *sp->read_slots);
+  sp->write_slots = mem_calloc((size_t)sp->n_stores + 1, sizeof *sp->write_slots);
+  if (!sp->read_slots || !sp->write_slots) {
+    prog_free(sp);
+    return false;
+  }
+  for (int i = 0; i < sp->n_loads; i++)
+    if (sp->loads[i].src >= 0) sp->read_slots[sp->n_read_slots++] = sp->loads[i].src;
+  for (int i = 0; i < sp->n_stores; i++) sp->write_slots[i] = sp->stores[i].slot;
   for (int i = 0; i < sp->n_loads; i++) sp->loads[i].reg = (uint16_t)renumber(sp->loads[i].reg, sp->n_consts);
   for (int i = 0; i < sp->n_code; i++) {
     sp_insn_t *in = &sp->code[i];

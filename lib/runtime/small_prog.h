@@ -29,6 +29,10 @@
  * plan_small_programs_free. Errors: RESOURCE_EXHAUSTED. */
 tfm_code plan_small_programs(plan_t *p, tfm_status *st);
 void plan_small_programs_free(plan_t *p);
+/* The slots a program step loads (reads) and stores (writes); false when s is
+ * not a program. For memory planning (runtime/memplan.h). */
+bool small_prog_slots(const plan_step_t *s, const int **reads, int *n_reads, const int **writes,
+                      int *n_writes);
 /* How many programs p holds (tests). */
 int plan_small_program_count(const plan_t *p);
 
