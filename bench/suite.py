@@ -24,9 +24,10 @@ import time
 N_BIG = 8 << 20
 
 
-def run(cmd, timeout=1800):
+def run(cmd, timeout=1800, env=None):
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                             env=dict(os.environ, **env) if env else None)
     except (OSError, subprocess.TimeoutExpired) as e:
         return None, str(e)
     if out.returncode != 0:
@@ -233,6 +234,13 @@ def main():
     rss_mb = num(r"peak RSS ([\d.]+) MB", rss)
     data_mb = num(r"\(data ([\d.]+) MB", rss)
     rss_ratio = num(r": ([\d.]+) x data", rss)
+    # the unfused plan (one kernel per op), with and without memory planning
+    unf_rss = {}
+    for key, env in (("plan", {"TFM_FUSE": "0"}), ("noplan", {"TFM_FUSE": "0", "TFM_MEMPLAN": "0"})):
+        out, err = run([exe("bench_fused"), "--rss", "3" if a.quick else "10"], env=env)
+        if err:
+            notes.append("bench_fused --rss (%s): %s" % (" ".join("%s=%s" % kv for kv in env.items()), err))
+        unf_rss[key] = num(r"peak RSS ([\d.]+) MB", out)
 
     red, err = run([exe("bench_reduce")])
     if err:
@@ -296,6 +304,10 @@ def main():
                      fmt(ck["rs"] and ck["pr"] and ck["rs"] / ck["pr"], "%.2f"), "-", "-"])
     rows.append(["bigdata-full peak RSS", fmt(rss_mb, "%.1f", " MB"), fmt(data_mb, "%.1f", " MB of data"),
                  fmt(rss_ratio, "%.3f", "x"), "-", "-"])
+    rows.append(["unfused peak RSS (TFM_FUSE=0)", fmt(unf_rss["plan"], "%.1f", " MB"),
+                 fmt(unf_rss["noplan"], "%.1f", " MB without memory planning"),
+                 fmt(unf_rss["plan"] and unf_rss["noplan"] and unf_rss["plan"] / unf_rss["noplan"], "%.2f"),
+                 "-", "-"])
 
     print("libtfmini benchmark suite — %s, %d CPUs, Python %s, NumPy %s, PyTorch %s" % (
         platform.processor() or platform.machine(), os.cpu_count(), platform.python_version(),

@@ -598,5 +598,5 @@ tfm_code plan_small_programs(plan_t *p, tfm_status *st) {
     b.out = NULL;
   }
   builder_free(&b);
-  return ok ? TFM_OK : status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory compiling scalar programs");
+  return ok ? TFM_OK : status_set(st, TFM_RESOURCE_EXHAUSTED, "out of memory compiling small programs");
 }
