@@ -195,6 +195,12 @@ static void find_pure_noops(fuser_t *f) {
   }
 }
 
+/* Does reduction step k take its axes from a step (computed at run time)? */
+static bool runtime_axes(const fuser_t *f, int k) {
+  const plan_step_t *s = &f->p->steps[k];
+  return s->n_in == 2 && producer(f, s->in_src[1]) >= 0;
+}
+
 /* Is the data operand j of step k an element operand (not the axes / shape)? */
 static bool element_operand(const fuse_member_t *m, int j) { return j < m->n_ops; }
 
@@ -643,13 +649,18 @@ tfm_code plan_fuse(plan_t *p, tfm_status *st) {
   }
   find_pure_noops(&f);
   if ((code = shapes_from_inputs(&f)) != TFM_OK) goto done;
-  /* components along element operands; a reduction ends a chain */
+  /* components along element operands; a reduction over constant axes ends a
+   * chain. One over axes computed at run time (the gradient of a broadcasting op
+   * when a placeholder's size is unknown: BroadcastGradientArgs) is most often no
+   * reduction at all, or a full one read only by a reshape to its variable's
+   * shape; the run decides (fuse_exec.c), and runs the group unfused otherwise. */
   for (int k = 0; k < f.n; k++) {
     if (!f.cand[k]) continue;
     const plan_step_t *s = &p->steps[k];
     for (int j = 0; j < f.info[k].n_ops; j++) {
       int prod = producer(&f, s->in_src[j]);
-      if (prod >= 0 && f.cand[prod] && f.info[prod].kind != FK_REDUCE)
+      if (prod >= 0 && f.cand[prod] &&
+          (f.info[prod].kind != FK_REDUCE || runtime_axes(&f, prod)))
         f.parent[uf_find(f.parent, k)] = uf_find(f.parent, prod);
     }
   }

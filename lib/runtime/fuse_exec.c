@@ -279,7 +279,15 @@ static bool classify_member(run_t *r, int i) {
   fval_t *out = &r->s->val[i];
   const fval_t *a = val_of(r, m->op[0]);
   const fval_t *b = m->n_ops > 1 ? val_of(r, m->op[1]) : NULL;
-  if (a->acc >= 0 || (b && b->acc >= 0)) return false; /* never: reductions end chains */
+  if (a->acc >= 0 && !b && (m->kind == FK_RESHAPE || m->kind == FK_IDENTITY)) {
+    /* the reshape of a full reduction's result (a gradient given its variable's
+     * shape): the same accumulator under another shape */
+    *out = *a;
+    return m->kind == FK_IDENTITY || classify_reshape(r, m, a, out);
+  }
+  /* otherwise a reduction's result is known only after the pass: a reader of it
+   * in the group (possible when the axes are computed at run time) runs unfused */
+  if (a->acc >= 0 || (b && b->acc >= 0)) return false;
   *out = *a;
   out->acc = -1;
   switch (m->kind) {
@@ -391,7 +399,7 @@ static bool build_program(run_t *r) {
       in.a = operand(r, m->op[0], &sign);
       if (m->n_ops > 1) in.b = operand(r, m->op[1], &sign);
       if (!emit(r, in)) return false;
-    } else if (v->acc >= 0) {
+    } else if (v->acc >= 0 && s->acc_member[v->acc] == i) {
       const fval_t *x = val_of(r, m->op[0]);
       instr_t in = {.op = I_SUM, .dst = v->acc};
       if (x->root >= 0 && s->dot_fold[x->root]) {
@@ -627,7 +635,8 @@ static bool build_vm_program(run_t *r) {
     const fval_t *v = &s->val[i];
     if (!s->live[i]) continue;
     bool computes = v->varying && v->root == i;
-    if (computes || v->acc >= 0)
+    bool reduces = v->acc >= 0 && s->acc_member[v->acc] == i;
+    if (computes || reduces)
       for (int j = 0; j < m->n_ops; j++) {
         const fval_t *o = val_of(r, m->op[j]);
         if (o->varying && o->root >= 0) s->uses[o->root]++;
@@ -638,7 +647,7 @@ static bool build_vm_program(run_t *r) {
     const fuse_member_t *m = &g->members[i];
     const fval_t *v = &s->val[i];
     if (!s->live[i]) continue;
-    if (v->acc >= 0) {
+    if (v->acc >= 0 && s->acc_member[v->acc] == i) {
       if (!vm_accumulate(r, val_of(r, m->op[0])->root, v->acc)) return false;
     }
     if (m->escape >= 0 && v->varying) {
@@ -750,8 +759,12 @@ static void finish_reductions(run_t *r, int64_t n_tasks) {
     if (s->vm_used) sum *= s->acc_scale[a];
     if (m->code == REDUCE_MEAN) sum /= (double)r->n;
     float result = (float)sum;
-    s->val[s->acc_member[a]].u = result;
-    if (m->escape >= 0) s->out_ptr[m->escape][0] = result;
+    /* the reduction and the reshapes of its result */
+    for (int i = 0; i < g->n_members; i++) {
+      if (s->val[i].acc != a) continue;
+      s->val[i].u = result;
+      if (g->members[i].escape >= 0) s->out_ptr[g->members[i].escape][0] = result;
+    }
   }
 }
 
