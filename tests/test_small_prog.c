@@ -42,100 +42,47 @@ static void plan_counts(tfm_session *s, int *programs, int *steps) {
   }
 }
 
-/* The serial fit: the loss as a loop of scalar ops over 8 points, minimised by
- * gradient descent for `steps` steps; returns m and b. */
-static void serial_fit(int steps, float *m_out, float *b_out, int *programs, int *n_steps) {
-  tfm_graph *g = tfm_graph_new(st);
-  tfm_variable *m = tfm_variable_new(g, tfm_scalar(g, -0.5, TFM_FLOAT, NULL, st), 1, "m", st);
-  tfm_variable *b = tfm_variable_new(g, tfm_scalar(g, 1.0, TFM_FLOAT, NULL, st), 1, "b", st);
-  tfm_output *loss = tfm_scalar(g, 0.0, TFM_FLOAT, NULL, st);
-  for (int i = 0; i < 8; i++) {
-    tfm_output *xi = tfm_scalar(g, XS[i], TFM_FLOAT, NULL, st);
-    tfm_output *yi = tfm_scalar(g, YS[i], TFM_FLOAT, NULL, st);
-    tfm_output *e = tfm_sub(g, yi, tfm_add(g, tfm_mul(g, tfm_variable_value(m), xi, NULL, st),
-                                           tfm_variable_value(b), NULL, st), NULL, st);
-    loss = tfm_add(g, loss, tfm_square(g, e, NULL, st), NULL, st);
-  }
-  tfm_optimizer *opt = tfm_optimizer_gradient_descent(0.002, st);
-  tfm_op *train = tfm_optimizer_minimize(opt, g, loss, NULL, 0, NULL, "train", st);
-  tfm_op *init = tfm_global_variables_initializer(g, st);
-  OK();
-  tfm_session *s = tfm_session_new(g, st);
-  tfm_session_run(s, NULL, NULL, 0, NULL, NULL, 0, &init, 1, st);
-  tfm_callable *c = tfm_session_make_callable(s, NULL, 0, NULL, 0, &train, 1, st);
-  OK();
-  for (int k = 0; k < steps; k++) ck_assert_int_eq(tfm_callable_run(c, NULL, NULL, st), TFM_OK);
-  plan_counts(s, programs, n_steps);
-  tfm_output *vals[2] = {tfm_variable_value(m), tfm_variable_value(b)};
-  tfm_tensor *out[2];
-  tfm_session_run(s, NULL, NULL, 0, vals, out, 2, NULL, 0, st);
-  OK();
-  *m_out = *(float *)tfm_tensor_data(out[0]);
-  *b_out = *(float *)tfm_tensor_data(out[1]);
-  tfm_tensor_release(out[0]);
-  tfm_tensor_release(out[1]);
-  tfm_callable_delete(c);
-  tfm_optimizer_delete(opt);
-  tfm_session_delete(s);
-  tfm_graph_delete(g);
-}
-
-START_TEST(serial_fit_runs_as_one_program_bit_identical_to_steps) {
-  float m_prog, b_prog, m_steps, b_steps;
-  int programs, steps, programs_off, steps_off;
-  serial_fit(300, &m_prog, &b_prog, &programs, &steps);
-  fuse_set_enabled(false);
-  serial_fit(300, &m_steps, &b_steps, &programs_off, &steps_off);
-  /* the 58 scalar steps are one program; the two updates stay steps */
-  ck_assert_int_eq(programs, 1);
-  ck_assert_int_eq(programs_off, 0);
-  ck_assert_int_eq(steps, 3);
-  ck_assert_int_ge(steps_off, 50);
-  ck_assert_msg(m_prog == m_steps && b_prog == b_steps, "program m %a b %a, steps m %a b %a",
-                m_prog, b_prog, m_steps, b_steps);
-  /* float64 gradient descent on the same loss */
-  double m = -0.5, b = 1.0;
-  for (int k = 0; k < 300; k++) {
-    double gm = 0, gb = 0;
-    for (int i = 0; i < 8; i++) {
-      double e = YS[i] - (m * XS[i] + b);
-      gm += -2.0 * e * XS[i];
-      gb += -2.0 * e;
-    }
-    m -= 0.002 * gm;
-    b -= 0.002 * gb;
-  }
-  ck_assert_msg(fabs(m_prog - m) < 1e-4 && fabs(b_prog - b) < 1e-4, "m %g b %g, float64 m %g b %g",
-                m_prog, b_prog, m, b);
-}
-END_TEST
-
-/* The tensor fit fed 8 points a step (the SGD form): vectors of 8, scalars
- * broadcast on either side, full sums; one program, bit-identical to the steps. */
-static void tensor_fit(int steps, float *m_out, float *b_out, int *programs, int *n_steps) {
+/* The fit of 8 points by gradient descent for `steps` steps, returning m and b.
+ * serial: the loss as a loop of scalar ops over constants; otherwise the tensor
+ * form fed 8 points a step (the SGD form: vectors of 8, scalars broadcast on
+ * either side, full sums), a different batch order each step. */
+static void fit(bool serial, int steps, float *m_out, float *b_out, int *programs, int *n_steps) {
   tfm_graph *g = tfm_graph_new(st);
   const int64_t n = 8;
-  tfm_output *x = tfm_placeholder(g, TFM_FLOAT, &n, 1, "x", st);
-  tfm_output *y = tfm_placeholder(g, TFM_FLOAT, &n, 1, "y", st);
+  tfm_output *feeds[2] = {NULL, NULL};
   tfm_variable *m = tfm_variable_new(g, tfm_scalar(g, -0.5, TFM_FLOAT, NULL, st), 1, "m", st);
   tfm_variable *b = tfm_variable_new(g, tfm_scalar(g, 1.0, TFM_FLOAT, NULL, st), 1, "b", st);
-  /* m * x (scalar first), + b (scalar second), y - . */
-  tfm_output *e = tfm_sub(g, y, tfm_add(g, tfm_mul(g, tfm_variable_value(m), x, NULL, st),
-                                        tfm_variable_value(b), NULL, st), NULL, st);
-  tfm_output *loss = tfm_reduce_sum(g, tfm_square(g, e, NULL, st), NULL, 0, 0, "loss", st);
+  tfm_output *loss;
+  if (serial) {
+    loss = tfm_scalar(g, 0.0, TFM_FLOAT, NULL, st);
+    for (int i = 0; i < 8; i++) {
+      tfm_output *xi = tfm_scalar(g, XS[i], TFM_FLOAT, NULL, st);
+      tfm_output *yi = tfm_scalar(g, YS[i], TFM_FLOAT, NULL, st);
+      tfm_output *e = tfm_sub(g, yi, tfm_add(g, tfm_mul(g, tfm_variable_value(m), xi, NULL, st),
+                                             tfm_variable_value(b), NULL, st), NULL, st);
+      loss = tfm_add(g, loss, tfm_square(g, e, NULL, st), NULL, st);
+    }
+  } else {
+    feeds[0] = tfm_placeholder(g, TFM_FLOAT, &n, 1, "x", st);
+    feeds[1] = tfm_placeholder(g, TFM_FLOAT, &n, 1, "y", st);
+    /* m * x (scalar first), + b (scalar second), y - . */
+    tfm_output *e = tfm_sub(g, feeds[1], tfm_add(g, tfm_mul(g, tfm_variable_value(m), feeds[0], NULL, st),
+                                                 tfm_variable_value(b), NULL, st), NULL, st);
+    loss = tfm_reduce_sum(g, tfm_square(g, e, NULL, st), NULL, 0, 0, "loss", st);
+  }
   tfm_optimizer *opt = tfm_optimizer_gradient_descent(0.002, st);
   tfm_op *train = tfm_optimizer_minimize(opt, g, loss, NULL, 0, NULL, "train", st);
   tfm_op *init = tfm_global_variables_initializer(g, st);
   OK();
   tfm_session *s = tfm_session_new(g, st);
   tfm_session_run(s, NULL, NULL, 0, NULL, NULL, 0, &init, 1, st);
-  tfm_output *feeds[2] = {x, y};
-  tfm_callable *c = tfm_session_make_callable(s, feeds, 2, &loss, 1, &train, 1, st);
+  int n_feeds = serial ? 0 : 2;
+  tfm_callable *c = tfm_session_make_callable(s, feeds, n_feeds, &loss, 1, &train, 1, st);
   OK();
   tfm_tensor *fv[2] = {tfm_tensor_new(TFM_FLOAT, &n, 1, st), tfm_tensor_new(TFM_FLOAT, &n, 1, st)};
   for (int k = 0; k < steps; k++) {
     float *xd = tfm_tensor_data(fv[0]), *yd = tfm_tensor_data(fv[1]);
-    for (int i = 0; i < 8; i++) { /* a different batch each step */
+    for (int i = 0; i < 8; i++) {
       xd[i] = XS[(i + k) % 8];
       yd[i] = YS[(i + k) % 8];
     }
@@ -160,20 +107,10 @@ static void tensor_fit(int steps, float *m_out, float *b_out, int *programs, int
   tfm_graph_delete(g);
 }
 
-START_TEST(tensor_fit_runs_as_one_program_bit_identical_to_steps) {
-  float m_prog, b_prog, m_steps, b_steps;
-  int programs, steps, programs_off, steps_off;
-  tensor_fit(300, &m_prog, &b_prog, &programs, &steps);
-  fuse_set_enabled(false);
-  tensor_fit(300, &m_steps, &b_steps, &programs_off, &steps_off);
-  ck_assert_int_ge(programs, 1);
-  ck_assert_int_eq(programs_off, 0);
-  ck_assert_int_eq(steps, 3); /* the program and the two updates */
-  ck_assert_int_ge(steps_off, 10);
-  ck_assert_msg(m_prog == m_steps && b_prog == b_steps, "program m %a b %a, steps m %a b %a",
-                m_prog, b_prog, m_steps, b_steps);
+/* The same fit in float64 (the batch order does not change a full-batch step). */
+static void reference_fit(int steps, double *m_out, double *b_out) {
   double m = -0.5, b = 1.0;
-  for (int k = 0; k < 300; k++) {
+  for (int k = 0; k < steps; k++) {
     double gm = 0, gb = 0;
     for (int i = 0; i < 8; i++) {
       double e = YS[i] - (m * XS[i] + b);
@@ -183,8 +120,37 @@ START_TEST(tensor_fit_runs_as_one_program_bit_identical_to_steps) {
     m -= 0.002 * gm;
     b -= 0.002 * gb;
   }
+  *m_out = m;
+  *b_out = b;
+}
+
+/* Runs the fit with programs and with fusion off: one program beside the two
+ * updates, bit-identical results, close to float64. */
+static void check_fit(bool serial, int min_steps_off) {
+  float m_prog, b_prog, m_steps, b_steps;
+  int programs, steps, programs_off, steps_off;
+  fit(serial, 300, &m_prog, &b_prog, &programs, &steps);
+  fuse_set_enabled(false);
+  fit(serial, 300, &m_steps, &b_steps, &programs_off, &steps_off);
+  ck_assert_int_eq(programs, 1);
+  ck_assert_int_eq(programs_off, 0);
+  ck_assert_int_eq(steps, 3); /* the program and the two updates */
+  ck_assert_int_ge(steps_off, min_steps_off);
+  ck_assert_msg(m_prog == m_steps && b_prog == b_steps, "program m %a b %a, steps m %a b %a",
+                m_prog, b_prog, m_steps, b_steps);
+  double m, b;
+  reference_fit(300, &m, &b);
   ck_assert_msg(fabs(m_prog - m) < 1e-4 && fabs(b_prog - b) < 1e-4, "m %g b %g, float64 m %g b %g",
                 m_prog, b_prog, m, b);
+}
+
+START_TEST(serial_fit_runs_as_one_program_bit_identical_to_steps) {
+  check_fit(true, 50); /* 58 scalar steps and two updates without programs */
+}
+END_TEST
+
+START_TEST(tensor_fit_runs_as_one_program_bit_identical_to_steps) {
+  check_fit(false, 10);
 }
 END_TEST
 

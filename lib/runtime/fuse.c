@@ -6,21 +6,14 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/switch.h"
 #include "kernels/kernels.h"
 
-static _Atomic int fuse_state; /* 0 unread, 1 on, 2 off */
+static switch_t fuse_switch;
 
-bool fuse_enabled(void) {
-  int s = atomic_load(&fuse_state);
-  if (s == 0) {
-    const char *e = getenv("TFM_FUSE");
-    s = e && strcmp(e, "0") == 0 ? 2 : 1;
-    atomic_store(&fuse_state, s);
-  }
-  return s == 1;
-}
+bool fuse_enabled(void) { return switch_on(&fuse_switch, "TFM_FUSE"); }
 
-void fuse_set_enabled(bool on) { atomic_store(&fuse_state, on ? 1 : 2); }
+void fuse_set_enabled(bool on) { switch_set(&fuse_switch, on); }
 
 /* ---- Shape, Size and Rank of statically known shapes become constants ---- */
 

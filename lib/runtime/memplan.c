@@ -5,25 +5,18 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/switch.h"
 #include "runtime/small_prog.h"
 
 /* Plans with more planned values than this keep one buffer per value: placement
  * is quadratic in the count. */
 #define MEMPLAN_MAX_VALUES 20000
 
-static _Atomic int memplan_state; /* 0 unread, 1 on, 2 off */
+static switch_t memplan_switch;
 
-bool memplan_enabled(void) {
-  int s = atomic_load(&memplan_state);
-  if (s == 0) {
-    const char *e = getenv("TFM_MEMPLAN");
-    s = e && strcmp(e, "0") == 0 ? 2 : 1;
-    atomic_store(&memplan_state, s);
-  }
-  return s == 1;
-}
+bool memplan_enabled(void) { return switch_on(&memplan_switch, "TFM_MEMPLAN"); }
 
-void memplan_set_enabled(bool on) { atomic_store(&memplan_state, on ? 1 : 2); }
+void memplan_set_enabled(bool on) { switch_set(&memplan_switch, on); }
 
 void memplan_free(memplan_t *m) {
   if (!m) return;

@@ -6,26 +6,19 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/switch.h"
 #include "runtime/fuse.h"
 #include "runtime/memplan.h"
 #include "runtime/small_prog.h"
 #include "runtime/prepare.h"
 
-static _Atomic int preparation_state; /* 0 unread, 1 on, 2 off */
-
-void plan_set_preparation(bool on) { atomic_store(&preparation_state, on ? 1 : 2); }
-
 /* TFM_PREPARE=0 in the environment compiles plans unprepared (benchmarks,
  * comparisons), unless plan_set_preparation said otherwise. */
-static bool preparation_on(void) {
-  int s = atomic_load(&preparation_state);
-  if (s == 0) {
-    const char *e = getenv("TFM_PREPARE");
-    s = e && strcmp(e, "0") == 0 ? 2 : 1;
-    atomic_store(&preparation_state, s);
-  }
-  return s == 1;
-}
+static switch_t preparation_switch;
+
+void plan_set_preparation(bool on) { switch_set(&preparation_switch, on); }
+
+static bool preparation_on(void) { return switch_on(&preparation_switch, "TFM_PREPARE"); }
 
 static uint64_t mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
