@@ -314,6 +314,11 @@ static bool classify_member(run_t *r, int i) {
   return false;
 }
 
+/* Is member i the reduction that makes its accumulator (not a reshape sharing it)? */
+static bool makes_accumulator(const fuse_scratch_t *s, int i) {
+  return s->val[i].acc >= 0 && s->acc_member[s->val[i].acc] == i;
+}
+
 /* ---- the tile program ---- */
 
 /* Members whose only use is one full reduction, and negations read only by
@@ -399,7 +404,7 @@ static bool build_program(run_t *r) {
       in.a = operand(r, m->op[0], &sign);
       if (m->n_ops > 1) in.b = operand(r, m->op[1], &sign);
       if (!emit(r, in)) return false;
-    } else if (v->acc >= 0 && s->acc_member[v->acc] == i) {
+    } else if (makes_accumulator(s, i)) {
       const fval_t *x = val_of(r, m->op[0]);
       instr_t in = {.op = I_SUM, .dst = v->acc};
       if (x->root >= 0 && s->dot_fold[x->root]) {
@@ -635,8 +640,7 @@ static bool build_vm_program(run_t *r) {
     const fval_t *v = &s->val[i];
     if (!s->live[i]) continue;
     bool computes = v->varying && v->root == i;
-    bool reduces = v->acc >= 0 && s->acc_member[v->acc] == i;
-    if (computes || reduces)
+    if (computes || makes_accumulator(s, i))
       for (int j = 0; j < m->n_ops; j++) {
         const fval_t *o = val_of(r, m->op[j]);
         if (o->varying && o->root >= 0) s->uses[o->root]++;
@@ -647,7 +651,7 @@ static bool build_vm_program(run_t *r) {
     const fuse_member_t *m = &g->members[i];
     const fval_t *v = &s->val[i];
     if (!s->live[i]) continue;
-    if (v->acc >= 0 && s->acc_member[v->acc] == i) {
+    if (makes_accumulator(s, i)) {
       if (!vm_accumulate(r, val_of(r, m->op[0])->root, v->acc)) return false;
     }
     if (m->escape >= 0 && v->varying) {

@@ -52,7 +52,6 @@ typedef struct small_prog {
   struct small_prog *next; /* the plan's list */
   const plan_t *plan;
   node_rt_t rt;             /* the program step's kernel state: points here */
-  const node_t *first;      /* the first member: the step's node */
   float *consts;            /* registers [0, n_consts): the plan's constants */
   int n_consts, n_regs;
   sp_load_t *loads;
@@ -122,7 +121,7 @@ static tfm_code small_prog_compute(kctx_t *c) {
   const small_prog_t *sp = *c->state;
   frame_t *f = c->frame;
   if (!f) return kctx_error(c, TFM_INTERNAL, "a small program runs only inside a session");
-  c->node = sp->first;
+  c->node = sp->rt.node; /* the first member: the step's node */
   float r[SP_MAX_REGS];
   if (sp->n_consts) memcpy(r, sp->consts, sizeof(float) * (size_t)sp->n_consts);
   for (int i = 0; i < sp->n_loads; i++) {
@@ -215,7 +214,6 @@ static member_kind_t member_kind(const plan_step_t *s) {
 
 typedef struct builder {
   plan_t *p;
-  int n;                   /* steps */
   member_kind_t *kind;     /* per step */
   int *step_of_slot;       /* the step making each slot; -1 */
   int *step_of_node;       /* by node id; -1 */
@@ -225,7 +223,6 @@ typedef struct builder {
   /* the open program */
   small_prog_t *sp;
   int gen;                 /* stamps below are valid when equal to gen */
-  int *member_gen;         /* per step: a member of the open program */
   int *skipped_gen;        /* per step: passed over while it was open */
   int *reg_gen, *reg_of;   /* per slot: its register in the open program */
   int *var_gen, *var_reg;  /* per variable index */
@@ -237,7 +234,6 @@ typedef struct builder {
   int cap_consts;          /* of sp->consts */
   plan_step_t *out;        /* the new step list */
   int n_out;
-  tfm_status *st;
 } builder_t;
 
 static bool grow(void **arr, int *cap, int need, size_t size) {
@@ -380,7 +376,6 @@ static int emit_elementwise(builder_t *b, int k) {
 static bool add_member(builder_t *b, int k) {
   const plan_step_t *s = &b->p->steps[k];
   int out = -1;
-  b->member_gen[k] = b->gen;
   b->members[b->n_members++] = k;
   for (int j = 0; j < s->n_in; j++)
     if (s->in_src[j] >= 0) b->member_reads[s->in_src[j]]++;
@@ -420,7 +415,7 @@ static bool add_member(builder_t *b, int k) {
 }
 
 static void program_step(small_prog_t *sp, plan_step_t *step) {
-  *step = (plan_step_t){.compute = small_prog_compute, .node = sp->first, .rt = &sp->rt,
+  *step = (plan_step_t){.compute = small_prog_compute, .node = sp->rt.node, .rt = &sp->rt,
                         .in_src = NULL, .n_in = 0, .n_out = 0, .direct = true};
 }
 
@@ -495,7 +490,6 @@ static bool start(builder_t *b, int k) {
   sp->plan = b->p;
   sp->rt.node = b->p->steps[k].node;
   sp->rt.state = sp;
-  sp->first = b->p->steps[k].node;
   b->sp = sp;
   b->gen++;
   b->cap_consts = 0;
@@ -516,7 +510,6 @@ static void builder_free(builder_t *b) {
   mem_free(b->step_of_node);
   mem_free(b->const_of_slot);
   mem_free(b->reads);
-  mem_free(b->member_gen);
   mem_free(b->skipped_gen);
   mem_free(b->reg_gen);
   mem_free(b->reg_of);
@@ -530,14 +523,12 @@ static void builder_free(builder_t *b) {
 static bool builder_init(builder_t *b, plan_t *p) {
   int n = p->n_steps, slots = p->n_slots + 1, vars = p->n_vars + 1;
   b->p = p;
-  b->n = n;
   b->n_nodes = p->session->graph->n_nodes;
   b->kind = mem_calloc((size_t)n + 1, sizeof *b->kind);
   b->step_of_slot = mem_alloc(sizeof(int) * (size_t)slots);
   b->step_of_node = mem_alloc(sizeof(int) * ((size_t)b->n_nodes + 1));
   b->const_of_slot = mem_alloc(sizeof(int) * (size_t)slots);
   b->reads = mem_calloc((size_t)slots, sizeof(int));
-  b->member_gen = mem_calloc((size_t)n + 1, sizeof(int));
   b->skipped_gen = mem_calloc((size_t)n + 1, sizeof(int));
   b->reg_gen = mem_calloc((size_t)slots, sizeof(int));
   b->reg_of = mem_calloc((size_t)slots, sizeof(int));
@@ -547,7 +538,7 @@ static bool builder_init(builder_t *b, plan_t *p) {
   b->members = mem_alloc(sizeof(int) * ((size_t)n + 1));
   b->out = mem_calloc((size_t)n + 1, sizeof *b->out);
   if (!b->kind || !b->step_of_slot || !b->step_of_node || !b->const_of_slot || !b->reads ||
-      !b->member_gen || !b->skipped_gen || !b->reg_gen || !b->reg_of || !b->var_gen ||
+      !b->skipped_gen || !b->reg_gen || !b->reg_of || !b->var_gen ||
       !b->var_reg || !b->member_reads || !b->members || !b->out)
     return false;
   for (int i = 0; i < slots; i++) b->step_of_slot[i] = b->const_of_slot[i] = -1;
@@ -573,7 +564,7 @@ static bool builder_init(builder_t *b, plan_t *p) {
 
 tfm_code plan_small_programs(plan_t *p, tfm_status *st) {
   if (!fuse_enabled() || p->n_steps < 2 || p->deadness || !p->prepared) return TFM_OK;
-  builder_t b = {.st = st};
+  builder_t b = {0};
   bool ok = builder_init(&b, p);
   for (int k = 0; k < p->n_steps && ok; k++) {
     if (b.kind[k] != MK_NONE) {
